@@ -1,0 +1,135 @@
+#include "common/clock.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace ebb {
+
+Time FromUnixSeconds(double seconds) {
+  return Time(std::chrono::nanoseconds(static_cast<int64_t>(std::llround(seconds * 1e9))));
+}
+
+double ToUnixSeconds(Time t) {
+  return static_cast<double>(t.time_since_epoch().count()) / 1e9;
+}
+
+namespace {
+
+// Splits t into whole seconds (floor) and nanoseconds in [0, 1e9).
+void Split(Time t, int64_t* secs, int64_t* nanos) {
+  int64_t ns = t.time_since_epoch().count();
+  *secs = ns / 1'000'000'000;
+  *nanos = ns % 1'000'000'000;
+  if (*nanos < 0) {
+    *nanos += 1'000'000'000;
+    *secs -= 1;
+  }
+}
+
+std::string FormatBase(int64_t secs) {
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace
+
+std::string FormatRfc3339(Time t) {
+  int64_t secs, nanos;
+  Split(t, &secs, &nanos);
+  std::string s = FormatBase(secs);
+  if (nanos != 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(nanos));
+    std::string f(frac);
+    while (f.back() == '0') f.pop_back();
+    s += f;
+  }
+  return s + "Z";
+}
+
+std::string FormatRfc3339Micros(Time t) {
+  int64_t secs, nanos;
+  Split(t, &secs, &nanos);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(nanos / 1000));
+  return FormatBase(secs) + frac + "Z";
+}
+
+bool ParseRfc3339(const std::string& text, Time* out) {
+  int y, mo, d, h, mi, s;
+  int n = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6) {
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dt%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6)
+      return false;
+  }
+  size_t i = static_cast<size_t>(n);
+  int64_t nanos = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (digits < 9) {
+        nanos = nanos * 10 + (text[i] - '0');
+        ++digits;
+      }
+      ++i;
+    }
+    if (digits == 0) return false;
+    for (; digits < 9; ++digits) nanos *= 10;
+  }
+  int offset_secs = 0;
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
+    ++i;
+  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    int oh, om;
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return false;
+    offset_secs = (oh * 3600 + om * 60) * (text[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != text.size()) return false;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_secs;
+  *out = Time(std::chrono::nanoseconds(secs * 1'000'000'000 + nanos));
+  return true;
+}
+
+Time RealClock::Now() const {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+RealClock& RealClock::Instance() {
+  static RealClock clock;
+  return clock;
+}
+
+Time SimulatedClock::Now() const {
+  std::lock_guard lock(mu_);
+  return now_;
+}
+
+void SimulatedClock::Advance(Duration d) {
+  std::lock_guard lock(mu_);
+  now_ += d;
+}
+
+void SimulatedClock::Set(Time t) {
+  std::lock_guard lock(mu_);
+  now_ = t;
+}
+
+}  // namespace ebb

@@ -1,0 +1,60 @@
+// Clock: where ebb reads the time. Code that needs the time takes a Clock&
+// so that tests drive it with SimulatedClock and never sleep.
+//
+//   SimulatedClock clock(FromUnixSeconds(1'700'000'000));
+//   cache.Get(key, clock);        // uses clock.Now()
+//   clock.Advance(std::chrono::minutes(55));
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace ebb {
+
+// Wall-clock time with nanosecond resolution (token expiry, query `time=`,
+// status timestamps and the scheduler all use it).
+using Time = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
+using Duration = std::chrono::nanoseconds;
+
+Time FromUnixSeconds(double seconds);
+double ToUnixSeconds(Time t);
+// RFC 3339 in UTC with up to nanosecond fraction trimmed to what is needed:
+// "2026-11-26T05:32:13Z", "2026-11-26T05:32:13.25Z".
+std::string FormatRfc3339(Time t);
+// RFC 3339 with exactly 6 fraction digits, as Kubernetes MicroTime wants.
+std::string FormatRfc3339Micros(Time t);
+// Parses RFC 3339 ("Z" or +hh:mm offsets, optional fraction). nullopt-like
+// failure is signalled by returning false.
+bool ParseRfc3339(const std::string& text, Time* out);
+
+// Thread-safe: implementations may be shared by any number of threads.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Time Now() const = 0;
+};
+
+// The system clock. Thread-safe.
+class RealClock final : public Clock {
+ public:
+  Time Now() const override;
+  // A process-wide instance, for main() and code without a test seam.
+  static RealClock& Instance();
+};
+
+// A clock that moves only when told. Thread-safe.
+class SimulatedClock final : public Clock {
+ public:
+  explicit SimulatedClock(Time start = FromUnixSeconds(1'700'000'000)) : now_(start) {}
+  Time Now() const override;
+  void Advance(Duration d);
+  void Set(Time t);
+
+ private:
+  mutable std::mutex mu_;
+  Time now_;  // guarded by mu_
+};
+
+}  // namespace ebb
