@@ -1,0 +1,2 @@
+// Placeholder so the auth library is never empty; removed when auth has code.
+namespace ebb::auth {}
