@@ -1,1 +1,44 @@
+#include "common/clock.h"
+
 #include <gtest/gtest.h>
+
+namespace ebb {
+namespace {
+
+TEST(Clock, Rfc3339RoundTrips) {
+  Time t = FromUnixSeconds(1700000000.25);
+  EXPECT_EQ(FormatRfc3339(t), "2023-11-14T22:13:20.25Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(1700000000)), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(FormatRfc3339Micros(t), "2023-11-14T22:13:20.250000Z");
+  Time parsed;
+  ASSERT_TRUE(ParseRfc3339("2023-11-14T22:13:20.25Z", &parsed));
+  EXPECT_EQ(parsed, t);
+  ASSERT_TRUE(ParseRfc3339("2023-11-14T23:13:20+01:00", &parsed));
+  EXPECT_EQ(parsed, FromUnixSeconds(1700000000));
+  EXPECT_FALSE(ParseRfc3339("2023-11-14 22:13:20", &parsed));
+  EXPECT_FALSE(ParseRfc3339("yesterday", &parsed));
+  EXPECT_FALSE(ParseRfc3339("2023-11-14T22:13:20Zjunk", &parsed));
+}
+
+TEST(Clock, BeforeEpochFormatsCorrectly) {
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(-0.5)), "1969-12-31T23:59:59.5Z");
+}
+
+TEST(Clock, SimulatedClockMovesOnlyWhenTold) {
+  SimulatedClock clock(FromUnixSeconds(100));
+  EXPECT_EQ(clock.Now(), FromUnixSeconds(100));
+  clock.Advance(std::chrono::seconds(30));
+  EXPECT_EQ(clock.Now(), FromUnixSeconds(130));
+  clock.Set(FromUnixSeconds(5));
+  EXPECT_DOUBLE_EQ(ToUnixSeconds(clock.Now()), 5.0);
+}
+
+TEST(Clock, RealClockIsNearSystemTime) {
+  auto sys = std::chrono::system_clock::now();
+  Time now = RealClock::Instance().Now();
+  EXPECT_LT(std::abs(ToUnixSeconds(now) -
+                     std::chrono::duration<double>(sys.time_since_epoch()).count()), 5.0);
+}
+
+}  // namespace
+}  // namespace ebb
