@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/secret.h"
 #include "common/strings.h"
 
 namespace ebb::http {
@@ -13,8 +14,12 @@ std::string Url::Origin() const {
 }
 
 Result<Url> ParseUrl(std::string_view text) {
+  // Userinfo and the query may hold secrets: quote only what cannot.
   auto bad = [&](const std::string& why) {
-    return InvalidConfig("\"" + std::string(text) + "\" is not a valid URL: " + why);
+    std::string shown = RedactUrl(text);
+    size_t q = shown.find_first_of("?#");
+    if (q != std::string::npos) shown = shown.substr(0, q) + "?...";
+    return InvalidConfig("\"" + shown + "\" is not a valid URL: " + why);
   };
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) return bad("it has no scheme (use http:// or https://)");
@@ -87,13 +92,58 @@ std::string BuildQuery(const std::vector<std::pair<std::string, std::string>>& p
   return out;
 }
 
+namespace {
+
+// RFC 3986 section 5.2.4: removes "." and ".." segments.
+std::string RemoveDotSegments(std::string_view path) {
+  std::vector<std::string> out;
+  for (const std::string& seg : Split(path.substr(path.empty() || path[0] != '/' ? 0 : 1), '/')) {
+    if (seg == ".") continue;
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(seg);
+  }
+  std::string joined = "/";
+  for (size_t i = 0; i < out.size(); ++i) joined += (i ? "/" : "") + out[i];
+  if ((EndsWith(path, "/.") || EndsWith(path, "/..")) && joined.back() != '/') joined += '/';
+  return joined;
+}
+
+bool HasScheme(std::string_view ref) {
+  size_t colon = ref.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    char c = ref[i];
+    bool ok = std::isalpha(static_cast<unsigned char>(c)) ||
+              (i > 0 && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// RFC 3986 section 5.2.2 for the forms a Location header takes.
 std::string ResolveReference(const Url& base, std::string_view location) {
-  if (location.find("://") != std::string_view::npos) return std::string(location);
+  if (HasScheme(location)) return std::string(location);
   if (StartsWith(location, "//")) return base.scheme + ":" + std::string(location);
-  if (StartsWith(location, "/")) return base.Origin() + std::string(location);
-  std::string dir = base.path.substr(0, base.path.rfind('/') + 1);
-  if (dir.empty()) dir = "/";
-  return base.Origin() + dir + std::string(location);
+  std::string base_query = base.query.empty() ? "" : "?" + base.query;
+  if (location.empty()) return base.Origin() + (base.path.empty() ? "/" : base.path) + base_query;
+  if (location.front() == '?') return base.Origin() + (base.path.empty() ? "/" : base.path) + std::string(location);
+  if (location.front() == '#') return base.Origin() + (base.path.empty() ? "/" : base.path) + base_query;
+  size_t tail = location.find_first_of("?#");
+  std::string_view path = location.substr(0, tail);
+  std::string rest(tail == std::string_view::npos ? "" : location.substr(tail));
+  std::string merged;
+  if (path.front() == '/') {
+    merged = std::string(path);
+  } else {
+    std::string dir = base.path.substr(0, base.path.rfind('/') + 1);
+    merged = (dir.empty() ? "/" : dir) + std::string(path);
+  }
+  return base.Origin() + RemoveDotSegments(merged) + rest;
 }
 
 bool IsSafeRedirect(const Url& from, const Url& to) {
