@@ -8,7 +8,12 @@
 namespace ebb {
 
 Time FromUnixSeconds(double seconds) {
-  return Time(std::chrono::nanoseconds(static_cast<int64_t>(std::llround(seconds * 1e9))));
+  // seconds * 1e9 would exceed a double's 53-bit mantissa for today's
+  // epochs; convert the whole seconds and the fraction separately.
+  double whole = std::floor(seconds);
+  int64_t nanos = static_cast<int64_t>(whole) * 1'000'000'000 +
+                  static_cast<int64_t>(std::llround((seconds - whole) * 1e9));
+  return Time(std::chrono::nanoseconds(nanos));
 }
 
 double ToUnixSeconds(Time t) {
