@@ -1,4 +1,5 @@
 // Decoding and validation of keda.sh/v1alpha1 ScaledObject.
+#include <algorithm>
 #include <set>
 
 #include "api/decode.h"
@@ -225,10 +226,11 @@ void ValidateReplicaCounts(Decoder& d, const ScaledObjectSpec& s) {
   }
   if (s.idle_replica_count) {
     if (*s.idle_replica_count < 0) d.Error("spec.idleReplicaCount", "must not be negative");
-    if (*s.idle_replica_count >= s.min_replica_count) {
+    // KEDA compares with the HPA's minimum, max(min, 1): idle 0 with min 0 is valid.
+    if (*s.idle_replica_count >= std::max(s.min_replica_count, 1)) {
       d.Error("spec.idleReplicaCount",
               std::to_string(*s.idle_replica_count) + " must be lower than minReplicaCount " +
-                  std::to_string(s.min_replica_count) +
+                  std::to_string(std::max(s.min_replica_count, 1)) +
                   " (idle replicas apply when no trigger is active; set minReplicaCount higher "
                   "or remove idleReplicaCount)");
     }
@@ -312,6 +314,11 @@ std::optional<ScaledObject> DecodeScaledObject(const Document& doc, Problems* er
   DecodeSpec(d, *spec, &so.spec);
   if (d.ok()) Validate(d, so.spec);
   if (!d.ok()) return std::nullopt;
+  so.source.file = doc.file;
+  so.source.document = doc.index;
+  if (!doc.lines.empty()) {
+    so.source.lines = std::make_shared<const std::unordered_map<std::string, int>>(doc.lines);
+  }
   return so;
 }
 

@@ -5,7 +5,9 @@
 //     spec.triggers[0].metadata.threshold: "abc" is not a number
 #pragma once
 
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ebb::api {
@@ -24,5 +26,26 @@ struct Problem {
 };
 
 using Problems = std::vector<Problem>;
+
+// Where an object came from, so that problems found after decoding (trigger
+// metadata, formulas) can still name the file and line. Empty for objects
+// from the API server. Cheap to copy (the line table is shared).
+struct SourceLocation {
+  std::string file;
+  int document = 0;
+  std::shared_ptr<const std::unordered_map<std::string, int>> lines;
+
+  int LineOf(const std::string& path) const {
+    if (!lines) return 0;
+    auto it = lines->find(path);
+    return it == lines->end() ? 0 : it->second;
+  }
+  // A Problem at `field` of this object.
+  Problem At(std::string kind, std::string object, std::string field, std::string message) const {
+    int line = LineOf(field);
+    return Problem{file, line, document, std::move(kind), std::move(object), std::move(field),
+                   std::move(message)};
+  }
+};
 
 }  // namespace ebb::api

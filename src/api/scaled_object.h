@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/object_meta.h"
+#include "api/problem.h"
 
 namespace ebb::api {
 
@@ -110,6 +111,7 @@ struct ScaledObjectSpec {
 struct ScaledObject {
   ObjectMeta metadata;
   ScaledObjectSpec spec;
+  SourceLocation source;  // file, document and lines when read from a file
 
   // The annotation's value, or "" when absent.
   std::string Annotation(const std::string& key) const {
