@@ -50,4 +50,13 @@ std::string ScopeToResource(std::string_view scope) {
   return std::string(scope);
 }
 
+bool IsAzureManagedPrometheusHost(std::string_view host) {
+  std::string h = ToLower(host);
+  for (const char* suffix : {".prometheus.monitor.azure.com", ".prometheus.monitor.azure.us",
+                             ".prometheus.monitor.azure.cn"}) {
+    if (EndsWith(h, suffix)) return true;
+  }
+  return false;
+}
+
 }  // namespace ebb::auth

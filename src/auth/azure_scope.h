@@ -38,4 +38,9 @@ std::string DefaultAuthorityHost(std::string_view cloud);
 // resource, not a scope); other strings are returned unchanged.
 std::string ScopeToResource(std::string_view scope);
 
+// True for the query hosts of Azure Managed Prometheus in every cloud:
+// *.prometheus.monitor.azure.com, *.azure.us, *.azure.cn (case-insensitive).
+// Such a host answers 401 to any request without an Entra ID token.
+bool IsAzureManagedPrometheusHost(std::string_view host);
+
 }  // namespace ebb::auth

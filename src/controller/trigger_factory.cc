@@ -1,5 +1,7 @@
 #include "controller/trigger_factory.h"
 
+#include "auth/azure_scope.h"
+#include "http/url.h"
 #include "prometheus/config.h"
 
 namespace ebb::controller {
@@ -28,11 +30,27 @@ Result<auth::AuthorizerPtr> ResolveAuthorizer(const api::ScaledObject& so, const
   return auth::BuildAuthorizer(in, env.auth);
 }
 
+// Azure Managed Prometheus answers 401 to every query without an Entra ID
+// token (the seed of this project): refuse to send it rather than explain
+// the 401 afterwards.
+Status CheckAzureHostHasIdentity(const api::Trigger& t, const prometheus::PrometheusConfig& c) {
+  if (t.authentication_ref) return Status::Ok();
+  Result<http::Url> url = http::ParseUrl(c.server_address);
+  if (!url.ok() || !auth::IsAzureManagedPrometheusHost(url->host)) return Status::Ok();
+  return InvalidConfig(
+      "authenticationRef: is missing, and " + url->host +
+      " is Azure Managed Prometheus, which answers 401 \"Request does not contain an "
+      "Authorization Header\" to every query without an Entra ID token; add an "
+      "authenticationRef to a TriggerAuthentication with podIdentity.provider: azure-workload "
+      "(ebb sends nothing until then)");
+}
+
 Result<BuiltTrigger> BuildPrometheus(const api::ScaledObject& so, size_t index,
                                      const api::ObjectLookup& lookup, const TriggerEnvironment& env) {
   const api::Trigger& t = so.spec.triggers[index];
   Result<prometheus::PrometheusConfig> config = prometheus::ParsePrometheusMetadata(t.metadata);
   if (!config.ok()) return config.status();
+  EBB_RETURN_IF_ERROR(CheckAzureHostHasIdentity(t, *config));
   Result<auth::AuthorizerPtr> authorizer = ResolveAuthorizer(so, t, *config, lookup, env);
   if (!authorizer.ok()) return authorizer.status();
   BuiltTrigger out;
