@@ -8,6 +8,12 @@
 //       [--fault-latency-ms N] [--fault-5xx-share X] [--fault-700213-share X]
 //
 // Runs until SIGINT or SIGTERM; rewrites the token file at 80% of its lifetime.
+//
+//   ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S]
+//       [--fall S] [--repeat]
+//
+// Serves ebb_queue_depth{queue="orders"} on http://127.0.0.1:PORT/metrics,
+// idle, rising to the peak, holding, falling to 0 (the quickstart's load).
 #include <signal.h>
 #include <stdlib.h>
 
@@ -21,7 +27,9 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "testing/prometheus/exporter.h"
 #include "testing/testenv/azure_env.h"
+#include "testing/testenv/loadgen.h"
 
 namespace {
 
@@ -34,7 +42,9 @@ constexpr char kUsage[] =
     "           [--access-token-lifetime SECONDS] [--namespace NS] [--service-account SA]\n"
     "           [--tenant-id ID] [--client-id ID] [--workspace NAME] [--host NAME]...\n"
     "           [--misconfigure none|subject|issuer|audience|role|client-id]\n"
-    "           [--fault-latency-ms N] [--fault-5xx-share X] [--fault-700213-share X]\n";
+    "           [--fault-latency-ms N] [--fault-5xx-share X] [--fault-700213-share X]\n"
+    "       ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S] [--fall S]\n"
+    "           [--repeat]\n";
 
 int Fail(const std::string& message) {
   std::cerr << "ebb-testenv: " << message << "\n" << kUsage;
@@ -172,6 +182,30 @@ int RunAzure(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Serves the load profile until SIGINT or SIGTERM, updating it twice a second.
+int RunLoadgen(const std::vector<std::string>& args) {
+  int port = 0;
+  auto profile = ebb::testing::ParseLoadgenArgs(args, &port);
+  if (!profile.ok()) return Fail(profile.status().message());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto exporter = ebb::testing::MetricsExporter::Start({port});
+  if (!exporter.ok()) return Fail(exporter.status().ToString());
+  std::cout << "ebb-testenv loadgen: serving ebb_queue_depth{queue=\"orders\"} on " << (*exporter)->url()
+            << std::endl;
+  const ebb::Clock& clock = ebb::RealClock::Instance();
+  ebb::Time start = clock.Now();
+  for (;;) {
+    (*exporter)->Set("ebb_queue_depth", {{"queue", "orders"}}, ebb::testing::LoadAt(*profile, clock.Now() - start));
+    timespec tick{0, 500'000'000};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) return 0;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +214,7 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
   }
+  if (args[0] == "loadgen") return RunLoadgen(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] != "azure") return Fail("unknown environment " + args[0]);
   return RunAzure(std::vector<std::string>(args.begin() + 1, args.end()));
 }
