@@ -3,7 +3,9 @@
 
 #include <iostream>
 
+#include "cmd/doctor_command.h"
 #include "cmd/query_command.h"
+#include "cmd/run_command.h"
 #include "cmd/simulate_command.h"
 #include "cmd/version.h"
 
@@ -54,6 +56,47 @@ void AddSimulate(CLI::App& app, int* exit_code) {
   });
 }
 
+void AddDoctor(CLI::App& app, int* exit_code) {
+  static ebb::cmd::DoctorOptions options;
+  static double value = 0;
+  CLI::App* cmd = app.add_subcommand(
+      "doctor", "Check every step of each trigger's path and say pass, or the cause and the fix");
+  cmd->add_option("-f,--filename", options.files, "Manifest file or directory (repeatable)")->required();
+  cmd->add_option("--name", options.name, "NAMESPACE/NAME of the one ScaledObject to check");
+  cmd->add_flag("--in-cluster", options.in_cluster, "Also run the in-cluster checks (not built yet)");
+  cmd->add_option("--kubeconfig", options.kubeconfig, "Run the cluster checks with this kubeconfig (not built yet)");
+  cmd->add_flag("--offline", options.offline, "Only the checks that need no network (CI linting)");
+  cmd->add_option("--resolve", options.resolve, "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, as curl's --resolve");
+  cmd->add_option("-o,--output", options.output, "text or json")->capture_default_str();
+  cmd->add_flag("--no-color", options.no_color, "No ANSI colours in text output");
+  cmd->add_option("--time", options.time, "Send the query at this RFC 3339 time instead of now");
+  CLI::Option* value_option =
+      cmd->add_option("--value", value, "A metric value for the threshold check (with --offline)");
+  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
+                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  cmd->callback([exit_code, value_option] {
+    if (value_option->count() > 0) options.value = value;
+    *exit_code = ebb::cmd::RunDoctor(options, std::cout, std::cerr);
+  });
+}
+
+void AddRun(CLI::App& app, int* exit_code) {
+  static ebb::cmd::RunOptions options;
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run the scaling loop on manifests from files (ProcessPool targets), until SIGINT/SIGTERM");
+  cmd->add_option("-f,--filename", options.files, "Manifest file or directory (repeatable)")->required();
+  cmd->add_option("--metrics-address", options.metrics_address, "Address of /metrics, /healthz, /readyz")
+      ->capture_default_str();
+  cmd->add_option("--log-format", options.log_format, "text or json")->capture_default_str();
+  cmd->add_option("--log-level", options.log_level, "debug, info, warn or error")->capture_default_str();
+  cmd->add_flag("--dry-run", options.dry_run, "Decide and log, but change nothing");
+  cmd->add_option("--reload-interval", options.reload_seconds, "Seconds between checks of the files")
+      ->capture_default_str();
+  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
+                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  cmd->callback([exit_code] { *exit_code = ebb::cmd::RunLoop(options, std::cerr); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +106,8 @@ int main(int argc, char** argv) {
   AddVersion(app, &exit_code);
   AddQuery(app, &exit_code);
   AddSimulate(app, &exit_code);
+  AddDoctor(app, &exit_code);
+  AddRun(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

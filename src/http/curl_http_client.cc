@@ -156,6 +156,8 @@ class CurlHttpClient::Loop {
   struct Transfer {
     HttpRequest request;  // url and method are the current hop's
     HttpCallback done;
+    HttpChunkCallback on_data;  // streams 2xx bodies when set
+    bool stopped_by_receiver = false;
     Url url;
     CURL* easy = nullptr;  // while on the wire
     SteadyClock::time_point deadline = SteadyClock::time_point::max();
@@ -193,6 +195,7 @@ class CurlHttpClient::Loop {
   std::string default_ca_file_;
   std::string default_ca_dir_;
   std::string http_proxy_fallback_;  // $HTTP_PROXY when $http_proxy is unset
+  curl_slist* resolve_ = nullptr;    // options_.resolve, owned
 };
 
 CurlHttpClient::Loop::Loop(CurlHttpClient& owner) : owner_(owner) {
@@ -212,6 +215,7 @@ CurlHttpClient::Loop::Loop(CurlHttpClient& owner) : owner_(owner) {
   // it needs no lock callbacks.
   share_ = curl_share_init();
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  for (const std::string& pin : o.resolve) resolve_ = curl_slist_append(resolve_, pin.c_str());
 }
 
 CurlHttpClient::Loop::~Loop() {
@@ -222,6 +226,7 @@ CurlHttpClient::Loop::~Loop() {
   for (CURL* e : idle_easies_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
   curl_share_cleanup(share_);
+  curl_slist_free_all(resolve_);
 }
 
 void CurlHttpClient::Loop::Start(Queued q) {
@@ -233,6 +238,7 @@ void CurlHttpClient::Loop::Start(Queued q) {
   auto t = std::make_unique<Transfer>();
   t->request = std::move(q.request);
   t->done = std::move(q.done);
+  t->on_data = std::move(q.on_data);
   t->url = std::move(url).value();
   t->redirects_left = t->request.max_redirects;
   t->max_body = owner_.options_.max_response_bytes;
@@ -376,6 +382,23 @@ void CurlHttpClient::Loop::ReleaseEasy(CURL* easy) {
 size_t CurlHttpClient::Loop::OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t bytes = size * n;
+  if (t->on_data) {
+    // Only a 2xx body streams: an error's body (a metav1.Status) is wanted
+    // whole by `done`.
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      bool more = false;
+      try {
+        more = t->on_data(std::string_view(data, bytes));
+      } catch (...) {
+        Logger::Default().Error("HTTP stream callback threw an exception; stream stopped");
+      }
+      if (more) return bytes;
+      t->stopped_by_receiver = true;
+      return 0;  // CURLE_WRITE_ERROR
+    }
+  }
   std::string& body = t->response.body;
   if (static_cast<int64_t>(body.size() + bytes) > t->max_body) {
     t->too_large = true;
@@ -431,6 +454,7 @@ void CurlHttpClient::Loop::Configure(CURL* e, Transfer& t, long timeout_ms) {
   if (!http_proxy_fallback_.empty() && t.url.scheme == "http") {
     curl_easy_setopt(e, CURLOPT_PROXY, http_proxy_fallback_.c_str());
   }
+  if (resolve_ != nullptr) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve_);
 
   if (t.headers == nullptr) {
     for (const Header& h : r.headers) {
@@ -518,6 +542,9 @@ Status CurlHttpClient::Loop::TransportError(CURLcode code, const Transfer& t, CU
   const std::string detail = t.errbuf[0] != '\0' ? t.errbuf : curl_easy_strerror(code);
   switch (code) {
     case CURLE_WRITE_ERROR:
+      if (t.stopped_by_receiver) {
+        return Cancelled("stream from " + where + " stopped by its receiver");
+      }
       if (!t.too_large) break;
       return Internal("answer from " + where + " is larger than " + std::to_string(t.max_body) +
                       " bytes");
@@ -603,18 +630,27 @@ CurlHttpClient::~CurlHttpClient() {
 }
 
 void CurlHttpClient::Send(HttpRequest request, HttpCallback done) {
+  Enqueue({std::move(request), std::move(done), nullptr});
+}
+
+void CurlHttpClient::SendStreaming(HttpRequest request, HttpChunkCallback on_data,
+                                   HttpCallback done) {
+  Enqueue({std::move(request), std::move(done), std::move(on_data)});
+}
+
+void CurlHttpClient::Enqueue(Queued q) {
   {
     std::lock_guard lock(mu_);
     if (!stopped_) {
       // The loop drains the queue whenever it has free slots and polls
       // only when it is empty, so only the first request needs a wakeup.
       bool was_empty = queue_.empty();
-      queue_.push_back({std::move(request), std::move(done)});
+      queue_.push_back(std::move(q));
       if (was_empty) loop_->Wakeup();
       return;
     }
   }
-  done(Cancelled("HTTP client is shut down"));
+  q.done(Cancelled("HTTP client is shut down"));
 }
 
 int CurlHttpClient::InFlight() const { return in_flight_.load(std::memory_order_relaxed); }

@@ -58,6 +58,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http/http_client.h"
 
@@ -89,6 +90,12 @@ struct CurlHttpClientOptions {
   // Easy handles kept for reuse between requests (saves their allocation;
   // connections and TLS sessions are reused regardless). Default: 64.
   int easy_handle_pool_size = 64;
+  // Host pins applied to every request, in curl's --resolve format
+  // "HOST:PORT:ADDR[,ADDR]" (CURLOPT_RESOLVE): a connection to HOST:PORT
+  // goes to ADDR, while the URL, the Host header, SNI and certificate
+  // verification keep HOST (`ebb doctor --resolve`; tests send an Azure
+  // host name to a loopback emulator). Default: none.
+  std::vector<std::string> resolve;
 };
 
 // Counters for /metrics. Monotonic except in_flight and queued.
@@ -119,6 +126,10 @@ class CurlHttpClient final : public HttpClient {
   // Queues the request. `done` runs exactly once on the I/O thread; after
   // Shutdown it runs at once, on the caller's thread, with kCancelled.
   void Send(HttpRequest request, HttpCallback done) override;
+  // Streams 2xx bodies to `on_data` on the I/O thread (see http_client.h);
+  // max_response_bytes does not apply to them. When `on_data` returns
+  // false the transfer stops and `done` gets kCancelled.
+  void SendStreaming(HttpRequest request, HttpChunkCallback on_data, HttpCallback done) override;
 
   // Requests on the wire (not queued).
   int InFlight() const override;
@@ -136,7 +147,10 @@ class CurlHttpClient final : public HttpClient {
   struct Queued {
     HttpRequest request;
     HttpCallback done;
+    HttpChunkCallback on_data;  // empty: buffer the body
   };
+
+  void Enqueue(Queued q);
 
   void Run();
   // Moves up to `max` queued requests out; sets *stop when shutting down.

@@ -11,6 +11,22 @@ std::future<Result<HttpResponse>> HttpClient::Fetch(HttpRequest request) {
   return future;
 }
 
+void HttpClient::SendStreaming(HttpRequest request, HttpChunkCallback on_data,
+                               HttpCallback done) {
+  Send(std::move(request), [on_data = std::move(on_data), done = std::move(done)](
+                               Result<HttpResponse> r) mutable {
+    if (r.ok() && r->status >= 200 && r->status < 300) {
+      std::string body = std::move(r->body);
+      r->body.clear();
+      if (!body.empty() && !on_data(body)) {
+        done(Cancelled("stream stopped by its receiver"));
+        return;
+      }
+    }
+    done(std::move(r));
+  });
+}
+
 bool HeaderNameEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ToLower(a) == ToLower(b);
 }

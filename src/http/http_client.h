@@ -24,6 +24,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,9 @@ struct HttpResponse {
 };
 
 using HttpCallback = std::function<void(Result<HttpResponse>)>;
+// Receives one piece of a streamed body; returns false to stop the
+// transfer (its `done` then gets kCancelled).
+using HttpChunkCallback = std::function<bool(std::string_view chunk)>;
 
 // Thread-safe: Send may be called from any thread, including from inside a
 // callback. Callbacks run on the client's I/O thread and must not block.
@@ -89,6 +93,17 @@ class HttpClient {
   // Queues the request; `done` is called exactly once, also on shutdown
   // (with kCancelled).
   virtual void Send(HttpRequest request, HttpCallback done) = 0;
+
+  // Like Send, for long or endless bodies (Kubernetes watches): the body of
+  // a 2xx answer goes to `on_data` piece by piece as it arrives, on the I/O
+  // thread, and the response given to `done` has an empty body. Other
+  // answers (errors, redirects) are buffered as Send buffers them, so their
+  // body (a metav1.Status, say) reaches `done` whole. The request's timeout
+  // still covers the whole exchange: use 0 (none) or one longer than the
+  // stream is meant to last. `done` is called exactly once, after the last
+  // chunk. The default implementation buffers the whole body through Send
+  // and then hands it over in one chunk (enough for fakes).
+  virtual void SendStreaming(HttpRequest request, HttpChunkCallback on_data, HttpCallback done);
 
   // Convenience: Send with a future. Do not wait on it from a callback.
   std::future<Result<HttpResponse>> Fetch(HttpRequest request);
