@@ -1,0 +1,88 @@
+#include "kube/keda_caches.h"
+
+namespace ebb::kube {
+
+using nlohmann::json;
+
+KedaCaches::KedaCaches(RestClient& client, KedaCacheOptions options,
+                       std::function<void()> on_change)
+    : client_(client), options_(std::move(options)), on_change_(std::move(on_change)) {
+  std::vector<std::string> namespaces = options_.namespaces;
+  if (namespaces.empty()) namespaces.push_back("");  // all namespaces
+  for (const std::string& ns : namespaces) {
+    Add(kScaledObjects, "ScaledObject", ns);
+    Add(kTriggerAuthentications, "TriggerAuthentication", ns);
+    if (options_.secrets) Add(kSecrets, "Secret", ns);
+    if (options_.config_maps) Add(kConfigMaps, "ConfigMap", ns);
+  }
+  Add(kClusterTriggerAuthentications, "ClusterTriggerAuthentication", "");
+}
+
+KedaCaches::~KedaCaches() { Stop(); }
+
+void KedaCaches::Add(const GroupVersionResource& gvr, const std::string& kind,
+                     const std::string& ns) {
+  auto changed = [this] {
+    {
+      std::lock_guard lock(mu_);
+      dirty_ = true;
+    }
+    if (on_change_) on_change_();
+  };
+  InformerHandlers h;
+  h.on_add = [changed](const json&) { changed(); };
+  h.on_update = [changed](const json&, const json&) { changed(); };
+  h.on_delete = [changed](const json&) { changed(); };
+  InformerOptions o;
+  o.gvr = gvr;
+  o.ns = ns;
+  o.page_size = options_.page_size;
+  watched_.push_back({kind, gvr.ApiVersion(), std::make_unique<Informer>(client_, o, h)});
+}
+
+void KedaCaches::Start() {
+  for (Watched& w : watched_) w.informer->Start();
+}
+
+void KedaCaches::Stop() {
+  for (Watched& w : watched_) w.informer->Stop();
+}
+
+bool KedaCaches::HasSynced() const {
+  for (const Watched& w : watched_) {
+    if (!w.informer->HasSynced()) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const api::ManifestSet> KedaCaches::Snapshot() {
+  {
+    std::lock_guard lock(mu_);
+    if (!dirty_ && snapshot_) return snapshot_;
+    dirty_ = false;  // changes from here on make the next call rebuild
+  }
+  std::vector<api::Document> docs;
+  for (const Watched& w : watched_) {
+    for (json& obj : w.informer->List()) {
+      // List items of built-in types come without kind and apiVersion.
+      obj["kind"] = w.kind;
+      obj["apiVersion"] = w.api_version;
+      api::Document doc;
+      doc.index = static_cast<int>(docs.size()) + 1;
+      doc.value = std::move(obj);
+      docs.push_back(std::move(doc));
+    }
+  }
+  auto set = std::make_shared<const api::ManifestSet>(api::BuildManifestSet(std::move(docs)));
+  std::lock_guard lock(mu_);
+  snapshot_ = set;
+  return set;
+}
+
+std::vector<std::pair<std::string, InformerStats>> KedaCaches::Stats() const {
+  std::vector<std::pair<std::string, InformerStats>> out;
+  for (const Watched& w : watched_) out.emplace_back(w.kind, w.informer->Stats());
+  return out;
+}
+
+}  // namespace ebb::kube

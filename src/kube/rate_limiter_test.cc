@@ -1,0 +1,101 @@
+// TokenBucket arithmetic (simulated clock) and the RestClient's use of it.
+#include "kube/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/kube_test_util.h"
+#include "kube/timer_queue.h"
+
+namespace ebb::kube {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(TokenBucketTest, BurstThenQps) {
+  SimulatedClock clock;
+  TokenBucket bucket(10, 3, clock);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.Reserve(), Duration::zero());
+  EXPECT_EQ(std::chrono::duration_cast<milliseconds>(bucket.Reserve()), milliseconds(100));
+  EXPECT_EQ(std::chrono::duration_cast<milliseconds>(bucket.Reserve()), milliseconds(200));
+  clock.Advance(milliseconds(200));  // both reservations are now earned
+  EXPECT_EQ(std::chrono::duration_cast<milliseconds>(bucket.Reserve()), milliseconds(100));
+}
+
+TEST(TokenBucketTest, RefillsUpToBurstOnly) {
+  SimulatedClock clock;
+  TokenBucket bucket(10, 2, clock);
+  clock.Advance(std::chrono::hours(1));
+  EXPECT_EQ(bucket.Reserve(), Duration::zero());
+  EXPECT_EQ(bucket.Reserve(), Duration::zero());
+  EXPECT_GT(bucket.Reserve(), Duration::zero());
+}
+
+TEST(TokenBucketTest, DisabledWithZeroQps) {
+  SimulatedClock clock;
+  TokenBucket bucket(0, 1, clock);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(bucket.Reserve(), Duration::zero());
+}
+
+TEST(TokenBucketTest, DefaultsDoNotThrottleThousandsOfObjects) {
+  SimulatedClock clock;
+  RestClientOptions defaults;
+  TokenBucket bucket(defaults.qps, defaults.burst, clock);
+  // 2,000 objects, one request each, over the 10 s a resync may take.
+  Duration worst = Duration::zero();
+  for (int i = 0; i < 2000; ++i) {
+    worst = std::max(worst, bucket.Reserve());
+    clock.Advance(milliseconds(5));
+  }
+  EXPECT_EQ(worst, Duration::zero());
+}
+
+TEST(TimerQueueTest, RunsInOrderAndCancelsOnStop) {
+  TimerQueue timers;
+  std::mutex mu;
+  std::vector<int> order;
+  std::atomic<int> cancelled{0};
+  timers.RunAfter(milliseconds(30), [&](bool run) {
+    std::lock_guard l(mu);
+    order.push_back(2);
+  });
+  timers.RunAfter(milliseconds(1), [&](bool run) {
+    std::lock_guard l(mu);
+    order.push_back(1);
+  });
+  timers.RunAfter(std::chrono::hours(1), [&](bool run) { cancelled += run ? 0 : 1; });
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard l(mu);
+    return order.size() == 2;
+  }));
+  timers.Stop();
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_EQ(cancelled, 1);
+  bool ran = true;
+  timers.RunAfter(milliseconds(0), [&](bool run) { ran = run; });
+  EXPECT_FALSE(ran);
+}
+
+class RateLimitedClientTest : public KubeTest {
+ protected:
+  void SetUp() override {
+    RestClientOptions o;
+    o.qps = 20;
+    o.burst = 2;
+    Start({}, o);
+  }
+};
+
+TEST_F(RateLimitedClientTest, RequestsBeyondTheBurstWait) {
+  std::atomic<int> done{0};
+  for (int i = 0; i < 4; ++i) {
+    rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult r) {
+      EXPECT_TRUE(r.ok()) << r.status.ToString();
+      ++done;
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return done == 4; }));
+  EXPECT_EQ(rest_->throttled(), 2u);
+}
+
+}  // namespace
+}  // namespace ebb::kube

@@ -1,0 +1,145 @@
+// RestClient: typed REST calls to the Kubernetes API over the one
+// HttpClient: authentication from a RestConfig (bearer token, token file,
+// basic, client certificate, exec plugin), client-side rate limiting, and
+// errors decoded from metav1.Status (api_error.h).
+//
+//   CurlHttpClient http;
+//   RestClient kube(http, LoadRestConfig({}).value());
+//   kube.GetScale(kDeployments, "shop", "web", [](ApiResult r) { ... });
+//   ApiResult r = kube.CallSync({.method = "GET", .path = "/version"});
+//
+// Every request: waits for a rate-limit token (qps/burst, rate_limiter.h);
+// on 401 invalidates the credentials and retries once (a rotated token);
+// on 429 or 503 with Retry-After, retries after that many seconds (at most
+// 10) up to `max_retries` times, as client-go does. Callbacks run on the
+// HttpClient's I/O thread or on the client's timer thread; they must not
+// block.
+//
+// Thread-safe. Lifetime: the HttpClient must outlive this client; destroy
+// this client only after the requests it started have completed (stop
+// informers first; shutting the HttpClient down completes the rest).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "http/http_client.h"
+#include "kube/api_error.h"
+#include "kube/config.h"
+#include "kube/credentials.h"
+#include "kube/rate_limiter.h"
+#include "kube/resource.h"
+#include "kube/timer_queue.h"
+
+namespace ebb::kube {
+
+struct RestClientOptions {
+  // Client-side rate limit. Defaults 200 qps, burst 400: see rate_limiter.h
+  // for why. qps <= 0 disables it.
+  double qps = 200;
+  int burst = 400;
+  // Timeout of a non-streaming request. Default 30 s.
+  std::chrono::milliseconds timeout{30000};
+  // Retries of 429/503 answers that carry Retry-After. Default 3.
+  int max_retries = 3;
+  // Runs exec plugins; tests substitute a fake. Default: RunExecPlugin.
+  ExecRunner exec_runner;
+};
+
+struct ApiRequest {
+  std::string method = "GET";
+  std::string path{};  // "/apis/apps/v1/namespaces/ns/deployments/web"
+  std::vector<std::pair<std::string, std::string>> query{};  // values are escaped here
+  std::string body{};
+  std::string content_type{};  // default application/json when there is a body
+  // -1: RestClientOptions::timeout; 0: none (watches).
+  std::chrono::milliseconds timeout{-1};
+};
+
+struct ListOptions {
+  std::string label_selector{};
+  std::string field_selector{};
+  int64_t limit = 0;  // page size; 0: the server's choice (everything)
+  std::string continue_token{};
+  std::string resource_version{};
+};
+
+using ApiCallback = std::function<void(ApiResult)>;
+
+class RestClient {
+ public:
+  // `http` and `clock` must outlive the client.
+  RestClient(http::HttpClient& http, RestConfig config, const Clock& clock = RealClock::Instance(),
+             RestClientOptions options = {});
+  ~RestClient();
+  RestClient(const RestClient&) = delete;
+  RestClient& operator=(const RestClient&) = delete;
+
+  const RestConfig& config() const { return config_; }
+
+  // The generic call; `done` runs exactly once.
+  void Call(ApiRequest request, ApiCallback done);
+  // Blocks for the answer. Never from a callback.
+  ApiResult CallSync(ApiRequest request);
+  // A streaming call (watch): 2xx body pieces go to `on_data` (return false
+  // to stop); `done` gets the end of the stream or the decoded error.
+  void Stream(ApiRequest request, http::HttpChunkCallback on_data, ApiCallback done);
+
+  void Get(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+           ApiCallback done);
+  // One page: the List object (metadata.continue names the next page).
+  void List(const GroupVersionResource& gvr, const std::string& ns, const ListOptions& options,
+            ApiCallback done);
+  // Every page, joined: {"metadata":{"resourceVersion":..},"items":[..]}.
+  // When a continue token expires (410) the list restarts once unpaged.
+  void ListAll(const GroupVersionResource& gvr, const std::string& ns, const ListOptions& options,
+               ApiCallback done);
+  void Create(const GroupVersionResource& gvr, const std::string& ns, nlohmann::json object,
+              ApiCallback done);
+  // PUT: conditional on the object's metadata.resourceVersion when set.
+  void Update(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+              nlohmann::json object, ApiCallback done);
+  void UpdateStatus(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+                    nlohmann::json object, ApiCallback done);
+  // application/merge-patch+json on the object or a subresource ("status").
+  void MergePatch(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+                  const nlohmann::json& patch, const std::string& subresource, ApiCallback done);
+  void Delete(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+              ApiCallback done);
+  void GetScale(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+                ApiCallback done);
+  void UpdateScale(const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+                   nlohmann::json scale, ApiCallback done);
+
+  // Requests that had to wait for a rate-limit token.
+  uint64_t throttled() const { return throttled_.load(); }
+  // The client's timer thread, shared with informers for their backoff.
+  TimerQueue& timers() { return timers_; }
+
+ private:
+  struct Attempt;
+
+  // `throttled`: the delay is a rate-limit wait (counted in throttled()).
+  void Schedule(std::shared_ptr<Attempt> a, Duration delay, bool throttled);
+  void Dispatch(std::shared_ptr<Attempt> a);
+  void OnAnswer(std::shared_ptr<Attempt> a, Result<http::HttpResponse> r);
+  Result<http::HttpRequest> Build(const ApiRequest& r);
+  void ListPage(const GroupVersionResource& gvr, const std::string& ns, ListOptions options,
+                std::shared_ptr<nlohmann::json> acc, bool restarted, ApiCallback done);
+
+  http::HttpClient& http_;
+  const RestConfig config_;
+  const RestClientOptions options_;
+  CredentialSource credentials_;
+  TokenBucket bucket_;
+  TimerQueue timers_;
+  std::atomic<uint64_t> throttled_{0};
+};
+
+}  // namespace ebb::kube
