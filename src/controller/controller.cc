@@ -19,11 +19,6 @@ class NullStatusSink final : public StatusSink {
   void Publish(const ObjectRef&, const ObjectStatus&) override {}
 };
 
-std::function<double()> DefaultJitter() {
-  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
-}
-
 // The longest the Run loop sleeps without a due time: Update and answers
 // wake it earlier anyway.
 constexpr Duration kIdleWait = std::chrono::seconds(1);
@@ -52,7 +47,7 @@ Controller::Controller(ControllerOptions options, const Clock& clock, http::Http
     own_logger_->SetSink([](std::string_view) {});
     logger_ = own_logger_.get();
   }
-  jitter_ = options_.jitter ? options_.jitter : DefaultJitter();
+  jitter_ = options_.jitter;
 }
 
 Controller::~Controller() { inbox_->Close(); }
@@ -110,9 +105,38 @@ std::vector<Result<BuiltTrigger>> Controller::BuildTriggers(const api::ScaledObj
   return built;
 }
 
-Time Controller::FirstPoll(Duration interval) {
-  const double j = std::clamp(jitter_(), 0.0, 1.0);
-  return clock_.Now() + std::chrono::duration_cast<Duration>(interval * j);
+namespace {
+
+// What objects whose polls could share requests have in common: every
+// trigger's coalescing key (at a fixed time) and the interval.
+std::string PhaseKey(const ManagedObject& o) {
+  std::string key = std::to_string(o.interval.count());
+  for (const Result<BuiltTrigger>& t : o.triggers) {
+    key += '\n';
+    if (t.ok() && t->prometheus) key += t->prometheus->CoalescingKey(Time{});
+  }
+  return key;
+}
+
+// The first slot at or after `now` on the grid {phase + k * interval}.
+Time NextOnGrid(Time now, Duration interval, double phase) {
+  const int64_t step = interval.count();
+  const int64_t offset = static_cast<int64_t>(phase * static_cast<double>(step));
+  const int64_t since = now.time_since_epoch().count() - offset;
+  const int64_t k = since <= 0 ? 0 : (since + step - 1) / step;
+  return Time(Duration(offset + k * step));
+}
+
+}  // namespace
+
+Time Controller::FirstPoll(const ManagedObject& o) {
+  if (options_.jitter) {
+    const double j = std::clamp(jitter_(), 0.0, 1.0);
+    return clock_.Now() + std::chrono::duration_cast<Duration>(o.interval * j);
+  }
+  const uint64_t h = std::hash<std::string>{}(PhaseKey(o));
+  const double phase = static_cast<double>(h >> 11) / static_cast<double>(uint64_t{1} << 53);
+  return NextOnGrid(clock_.Now(), o.interval, phase);
 }
 
 void Controller::Register(const api::ScaledObject& so, const api::ObjectLookup& lookup) {
@@ -127,7 +151,7 @@ void Controller::Register(const api::ScaledObject& so, const api::ObjectLookup& 
   o.triggers = BuildTriggers(so, lookup);
   o.created = so.metadata.creation_timestamp.value_or(clock_.Now());
   o.interval = std::chrono::seconds(std::max(so.spec.polling_interval, 1));
-  polls_.Schedule(key, FirstPoll(o.interval));
+  polls_.Schedule(key, FirstPoll(o));
   observer_->OnObjectRegistered(o.ref);
   logger_->Info("registered", {{"scaledObject", key}, {"pollingInterval", std::to_string(so.spec.polling_interval)}});
   objects_.emplace(key, std::move(o));
@@ -150,7 +174,7 @@ void Controller::Reconfigure(ManagedObject& o, const api::ScaledObject& so, cons
   const Duration interval = std::chrono::seconds(std::max(so.spec.polling_interval, 1));
   if (was_invalid || interval != o.interval || !polls_.DueOf(o.key)) {
     o.interval = interval;
-    polls_.Schedule(o.key, FirstPoll(interval));
+    polls_.Schedule(o.key, FirstPoll(o));
   }
 }
 

@@ -22,8 +22,10 @@
 // NextDue, BeginShutdown, CancelInFlight) directly with a SimulatedClock.
 //
 // Polling rules:
-// - first poll at registration time + jitter() * pollingInterval, so a
-//   thousand objects loaded at once spread over one interval;
+// - first poll at a phase of the interval derived from the object's
+//   queries (or registration time + jitter() * pollingInterval when a
+//   jitter is injected), so a thousand distinct objects spread over one
+//   interval while objects sharing a query poll together;
 // - next poll at due + pollingInterval (the grid does not drift with the
 //   time a poll takes; slots missed while far behind are skipped);
 // - an object whose previous poll is still in flight when due again skips
@@ -87,8 +89,11 @@ struct ControllerOptions {
   // write their status every poll (KEDA's status-PATCH storm). Default: 30 s.
   Duration last_active_refresh = std::chrono::seconds(30);
   // Returns a value in [0, 1) placing each object's first poll within its
-  // interval. Default (empty): uniform from a generator seeded by
-  // std::random_device. Tests inject a deterministic sequence.
+  // interval. Default (empty): the phase is a hash of the object's queries
+  // (every trigger's coalescing key and the interval) on a grid anchored at
+  // the epoch, so objects that share a query fall due in the same tick and
+  // share one request, while distinct queries spread over the interval.
+  // Tests inject a deterministic sequence.
   std::function<double()> jitter;
 };
 
@@ -173,7 +178,7 @@ class Controller {
   void RestoreOriginal(ManagedObject& o);
   std::vector<Result<BuiltTrigger>> BuildTriggers(const api::ScaledObject& so,
                                                   const api::ObjectLookup& lookup);
-  Time FirstPoll(Duration interval);
+  Time FirstPoll(const ManagedObject& o);
   void DropPoll(ManagedObject& o);
 
   // Polling (controller_poll.cc).

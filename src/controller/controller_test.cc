@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "controller/testing/controller_harness.h"
 
@@ -89,6 +90,38 @@ TEST(ControllerSchedulingTest, AThousandObjectsSpreadOverTheInterval) {
   EXPECT_EQ(h.fake_http.requests().size(), 1000u);
   h.RunFor(seconds(30), milliseconds(250));
   EXPECT_EQ(h.fake_http.requests().size(), 2000u);
+}
+
+TEST(ControllerSchedulingTest, DefaultPhaseLinesUpObjectsSharingAQuery) {
+  ControllerHarness h;
+  h.Start({}, /*default_phase=*/true);
+  std::vector<api::ScaledObject> first;
+  for (int i = 0; i < 10; ++i) {
+    h.resolver.Add("default", "shared" + std::to_string(i), 1);
+    first.push_back(MakeObject("shared" + std::to_string(i), "q_shared", 10, 30));
+  }
+  for (int i = 0; i < 50; ++i) {
+    h.resolver.Add("default", "own" + std::to_string(i), 1);
+    first.push_back(MakeObject("own" + std::to_string(i), "q_own" + std::to_string(i), 10, 30));
+  }
+  h.Update(first);
+  // One more object on the shared query, registered 7.3 s later, still
+  // lands on the same grid.
+  h.clock.Advance(milliseconds(7300));
+  h.resolver.Add("default", "late", 1);
+  first.push_back(MakeObject("late", "q_shared", 10, 30));
+  h.Update(first);
+  std::set<Time> own_dues;
+  std::set<int64_t> shared_dues;  // phase within the interval, ns
+  for (const ObjectSnapshot& s : h.controller->Snapshot()) {
+    ASSERT_TRUE(s.next_due);
+    if (s.ref.name.rfind("own", 0) == 0) own_dues.insert(*s.next_due);
+    else shared_dues.insert(s.next_due->time_since_epoch().count() % 30'000'000'000);
+  }
+  EXPECT_EQ(shared_dues.size(), 1u) << "objects sharing a query share a phase";
+  EXPECT_GT(own_dues.size(), 40u) << "distinct queries spread over the interval";
+  h.RunFor(seconds(30));
+  EXPECT_EQ(h.RequestsFor("q_shared").size(), 1u) << "one request for the 11 objects";
 }
 
 TEST(ControllerCoalescingTest, HundredObjectsOnOneQuerySendOneRequestPerTick) {

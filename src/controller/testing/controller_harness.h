@@ -162,9 +162,11 @@ struct ControllerHarness {
     return r;
   }
 
-  // Builds the controller (again) with `options`; jitter defaults to 0.
-  void Start(ControllerOptions options = {}) {
-    if (!options.jitter) options.jitter = [] { return 0.0; };
+  // Builds the controller (again) with `options`; jitter defaults to 0
+  // unless `default_phase` asks for the production default (a phase per
+  // query).
+  void Start(ControllerOptions options = {}, bool default_phase = false) {
+    if (!options.jitter && !default_phase) options.jitter = [] { return 0.0; };
     controller = std::make_unique<Controller>(std::move(options), clock, http, resolver, TriggerEnvironment{},
                                               &observer, &sink, &logger);
   }
