@@ -137,7 +137,7 @@ class DoctorTest : public ::testing::Test {
   }
 
   // Check `id` failed and every check before it passed (the in-cluster
-  // step, not built yet, is always skipped); returns it.
+  // step is skipped without a cluster); returns it.
   nlohmann::json ExpectFailsAt(const DoctorRun& run, const std::string& id) {
     EXPECT_EQ(run.exit_code, 1) << run.out;
     for (const nlohmann::json& c : run.json["checks"]) {
@@ -174,7 +174,7 @@ TEST_F(DoctorTest, HealthySetupPassesEverything) {
   for (const nlohmann::json& c : run.json["checks"]) {
     if (c["id"] == "cluster.workload-identity") {
       EXPECT_EQ(c["status"], "skip");
-      EXPECT_EQ(c["detail"], "in-cluster checks need `ebb operator` support (not built yet)");
+      EXPECT_EQ(c["detail"], "no cluster given: add --kubeconfig FILE --operator-pod NAMESPACE/NAME (or --in-cluster in the pod) to check the pod label, service account annotation, webhook and injection");
       continue;
     }
     EXPECT_EQ(c["status"], "pass") << c["id"] << "\n" << run.out;

@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "doctor/doctor.h"
 #include "http/curl_http_client.h"
+#include "kube/config.h"
+#include "kube/rest_client.h"
 
 namespace ebb::cmd {
 
@@ -28,6 +30,12 @@ std::string InvalidOption(const DoctorOptions& o) {
     if (!std::regex_match(pin, kPin)) {
       return "--resolve \"" + pin +
              "\" is not HOST:PORT:ADDR (e.g. ws.eastus.prometheus.monitor.azure.com:443:127.0.0.1)";
+    }
+  }
+  if (!o.operator_pod.empty()) {
+    size_t slash = o.operator_pod.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == o.operator_pod.size()) {
+      return "--operator-pod \"" + o.operator_pod + "\" is not NAMESPACE/NAME";
     }
   }
   if (!o.name.empty() && o.name.find('/') == std::string::npos) {
@@ -100,6 +108,24 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
     ctx.client = client.get();
     ctx.token_cache = std::make_shared<auth::TokenCache>(clock);
   }
+  // The cluster checks' API client: its own HTTP client (no --resolve
+  // pins: those are for the query's host). Read-only calls.
+  std::unique_ptr<http::CurlHttpClient> kube_http;
+  std::unique_ptr<kube::RestClient> kube_client;
+  ctx.in_cluster = options.in_cluster;
+  ctx.operator_pod = options.operator_pod;
+  if (ctx.cluster_requested && !options.offline) {
+    Result<kube::RestConfig> config =
+        options.in_cluster ? kube::LoadInClusterConfig()
+                           : kube::LoadKubeconfig({.kubeconfig = options.kubeconfig});
+    if (config.ok()) {
+      kube_http = std::make_unique<http::CurlHttpClient>();
+      kube_client = std::make_unique<kube::RestClient>(*kube_http, *config, clock);
+      ctx.kube = kube_client.get();
+    } else {
+      ctx.kube_error = config.status().message();
+    }
+  }
   doctor::RunOptions run;
   run.name = options.name;
   doctor::Report report = doctor::RunDoctor(set, ctx, run);
@@ -108,6 +134,7 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
   } else {
     report.RenderText(out, {.color = !options.no_color});
   }
+  if (kube_http) kube_http->Shutdown();
   return report.HasFailure() ? 1 : 0;
 }
 

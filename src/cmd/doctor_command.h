@@ -15,8 +15,11 @@ namespace ebb::cmd {
 struct DoctorOptions {
   std::vector<std::string> files;  // -f, files or directories
   std::string name;                // --name NAMESPACE/NAME; "" = every ScaledObject
-  bool in_cluster = false;         // --in-cluster (cluster checks: not built yet)
-  std::string kubeconfig;          // --kubeconfig FILE (idem)
+  bool in_cluster = false;         // --in-cluster: cluster checks with the pod's credentials
+  std::string kubeconfig;          // --kubeconfig FILE: cluster checks with this kubeconfig
+  // --operator-pod NAMESPACE/NAME: the pod the cluster checks examine;
+  // "" = $POD_NAMESPACE/$POD_NAME with --in-cluster.
+  std::string operator_pod;
   bool offline = false;            // --offline: only the checks that need no network
   // --resolve HOST:PORT:ADDR (repeatable), as curl's option.
   std::vector<std::string> resolve;

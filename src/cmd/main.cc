@@ -63,8 +63,9 @@ void AddDoctor(CLI::App& app, int* exit_code) {
       "doctor", "Check every step of each trigger's path and say pass, or the cause and the fix");
   cmd->add_option("-f,--filename", options.files, "Manifest file or directory (repeatable)")->required();
   cmd->add_option("--name", options.name, "NAMESPACE/NAME of the one ScaledObject to check");
-  cmd->add_flag("--in-cluster", options.in_cluster, "Also run the in-cluster checks (not built yet)");
-  cmd->add_option("--kubeconfig", options.kubeconfig, "Run the cluster checks with this kubeconfig (not built yet)");
+  cmd->add_flag("--in-cluster", options.in_cluster, "Also run the cluster checks, from inside the operator's pod");
+  cmd->add_option("--kubeconfig", options.kubeconfig, "Also run the cluster checks with this kubeconfig");
+  cmd->add_option("--operator-pod", options.operator_pod, "NAMESPACE/NAME of the operator pod the cluster checks examine");
   cmd->add_flag("--offline", options.offline, "Only the checks that need no network (CI linting)");
   cmd->add_option("--resolve", options.resolve, "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, as curl's --resolve");
   cmd->add_option("-o,--output", options.output, "text or json")->capture_default_str();

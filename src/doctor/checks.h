@@ -33,6 +33,7 @@
 #include "common/secret.h"
 #include "doctor/check.h"
 #include "http/http_client.h"
+#include "kube/rest_client.h"
 #include "prometheus/config.h"
 
 namespace ebb::doctor {
@@ -51,6 +52,17 @@ struct DoctorContext {
   bool offline = false;
   // --in-cluster or --kubeconfig was given. Default false.
   bool cluster_requested = false;
+  // --in-cluster: the operator pod defaults to $POD_NAMESPACE/$POD_NAME of
+  // `env`. Default false.
+  bool in_cluster = false;
+  // The Kubernetes API, for the cluster.* checks. nullptr when the
+  // configuration could not be loaded (then `kube_error` says why) or no
+  // cluster was requested.
+  kube::RestClient* kube = nullptr;
+  std::string kube_error;
+  // --operator-pod "NAMESPACE/NAME": the pod the cluster checks examine.
+  // Default "": $POD_NAMESPACE/$POD_NAME with in_cluster.
+  std::string operator_pod;
   // curl --resolve pins "HOST:PORT:ADDR", for the endpoint probe (the
   // HttpClient must be built with the same pins). Default none.
   std::vector<std::string> resolve;
@@ -129,11 +141,18 @@ CheckResult CheckAzureHostIdentity(const TriggerUnderTest& t);
 CheckResult CheckIdentityEnv(TriggerUnderTest& t, const DoctorContext& ctx);
 CheckResult CheckTokenFile(const TriggerUnderTest& t);
 CheckResult CheckTokenClaims(TriggerUnderTest& t, const DoctorContext& ctx);
-// Step 3 (pod label, service account annotation, webhook) is not built:
-// always kSkip.
+// Step 3 without --in-cluster or --kubeconfig: always kSkip.
 CheckResult CheckClusterSkipped(const TriggerUnderTest& t);
 // Performs a real exchange; fills t.token_source and t.authorizer.
 CheckResult CheckTokenExchange(TriggerUnderTest& t, const DoctorContext& ctx);
+
+// --- cluster.* --- (azure-workload; needs ctx.kube or ctx.kube_error)
+// cluster.operator-pod, cluster.pod-label, cluster.service-account,
+// cluster.webhook, cluster.pod-injected, in that order; a failure ends the
+// group. Reads (get pods and serviceaccounts in the pod's namespace, list
+// mutatingwebhookconfigurations); writes nothing.
+extern const std::vector<std::string_view> kClusterIds;
+std::vector<CheckResult> CheckCluster(const TriggerUnderTest& t, const DoctorContext& ctx);
 
 // --- endpoint.* --- (dns, tcp, tls when https, proxy), in that order; a
 // failure skips the rest of the group.

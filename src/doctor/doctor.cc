@@ -82,7 +82,13 @@ void RunIdentity(Sequence& seq, TriggerUnderTest& t, const DoctorContext& ctx) {
   if (t.UsesWorkloadIdentity()) {
     seq.Run("identity.token-file", [&] { return CheckTokenFile(t); });
     seq.Run("identity.token-claims", [&] { return CheckTokenClaims(t, ctx); });
-    seq.Skip("cluster.workload-identity", CheckClusterSkipped(t).detail);
+    if (!ctx.cluster_requested) {
+      seq.Skip("cluster.workload-identity", CheckClusterSkipped(t).detail);
+    } else if (ctx.offline) {
+      seq.Offline(kClusterIds);
+    } else {
+      seq.RunGroup(kClusterIds, [&] { return CheckCluster(t, ctx); });
+    }
   }
   if (ctx.offline) return seq.Offline({"identity.token-exchange"});
   seq.Run("identity.token-exchange", [&] { return CheckTokenExchange(t, ctx); });
@@ -174,6 +180,11 @@ std::string CheckTitle(std::string_view id) {
       {"identity.token-file", "Federated token file"},
       {"identity.token-claims", "Service-account token claims"},
       {"cluster.workload-identity", "Pod label, service account annotation, webhook"},
+      {"cluster.operator-pod", "Operator pod found"},
+      {"cluster.pod-label", "Pod label azure.workload.identity/use"},
+      {"cluster.service-account", "Service account annotations"},
+      {"cluster.webhook", "Workload identity webhook installed"},
+      {"cluster.pod-injected", "AZURE_* injected into the pod"},
       {"identity.token-exchange", "Token exchange with Entra ID"},
       {"endpoint.proxy", "Proxy settings"},
       {"endpoint.dns", "DNS resolution"},

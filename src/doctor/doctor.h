@@ -7,8 +7,8 @@
 //   report.RenderText(std::cout, {});
 //
 // Per trigger: manifest.* -> identity.env, identity.token-file,
-// identity.token-claims (azure-workload), cluster.workload-identity (skipped)
-// -> identity.token-exchange -> endpoint.* -> query.* -> threshold.values.
+// identity.token-claims (azure-workload), cluster.* (with a cluster; else
+// cluster.workload-identity, skipped) -> identity.token-exchange -> endpoint.* -> query.* -> threshold.values.
 // After a failure the rest of that trigger's checks are reported as
 // skipped ("skipped: <id> failed"); with ctx.offline the checks that need
 // the network are skipped ("skipped: --offline").

@@ -279,7 +279,7 @@ CheckResult CheckTokenClaims(TriggerUnderTest& t, const DoctorContext& ctx) {
 CheckResult CheckClusterSkipped(const TriggerUnderTest& t) {
   CheckResult r = NewCheck("cluster.workload-identity", t.Scope());
   r.status = CheckResult::kSkip;
-  r.detail = "in-cluster checks need `ebb operator` support (not built yet)";
+  r.detail = "no cluster given: add --kubeconfig FILE --operator-pod NAMESPACE/NAME (or --in-cluster in the pod) to check the pod label, service account annotation, webhook and injection";
   return r;
 }
 

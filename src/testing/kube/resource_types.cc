@@ -21,6 +21,8 @@ std::vector<ResourceType> DefaultResourceTypes() {
       t("", "v1", "secrets", "Secret", true),
       t("", "v1", "configmaps", "ConfigMap", true),
       t("", "v1", "events", "Event", true),
+      t("", "v1", "pods", "Pod", true),
+      t("", "v1", "serviceaccounts", "ServiceAccount", true),
       t("apps", "v1", "deployments", "Deployment", true),
       t("apps", "v1", "statefulsets", "StatefulSet", true),
       t("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", true),
@@ -28,6 +30,8 @@ std::vector<ResourceType> DefaultResourceTypes() {
       t("keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication",
         false),
       t("coordination.k8s.io", "v1", "leases", "Lease", true),
+      t("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration", false),
       t("example.com", "v1", "widgets", "Widget", true),
   };
   for (ResourceType& rt : types) {

@@ -32,7 +32,8 @@ struct ResourceType {
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
 };
 
-// Core secrets, configmaps, events, namespaces; apps/v1 deployments and
+// Core secrets, configmaps, events, namespaces, pods, serviceaccounts;
+// admissionregistration.k8s.io/v1 mutatingwebhookconfigurations; apps/v1 deployments and
 // statefulsets; keda.sh/v1alpha1 scaledobjects, triggerauthentications,
 // clustertriggerauthentications; coordination.k8s.io/v1 leases; and
 // example.com/v1 widgets, a custom resource with status and scale
