@@ -288,6 +288,25 @@ void ValidateTriggers(Decoder& d, const ScaledObjectSpec& s) {
   }
 }
 
+// Lenient on purpose: status is written by controllers, not users, and a
+// field ebb cannot read must not make the object invalid.
+ObservedStatus DecodeObservedStatus(const json& object) {
+  ObservedStatus out;
+  auto status = object.find("status");
+  if (status == object.end() || !status->is_object()) return out;
+  auto last = status->find("lastActiveTime");
+  Time t;
+  if (last != status->end() && last->is_string() && ParseRfc3339(last->get<std::string>(), &t)) {
+    out.last_active_time = t;
+  }
+  auto original = status->find("originalReplicaCount");
+  if (original != status->end() && original->is_number_integer()) {
+    int64_t v = original->get<int64_t>();
+    if (v >= 0 && v <= INT32_MAX) out.original_replica_count = static_cast<int32_t>(v);
+  }
+  return out;
+}
+
 void Validate(Decoder& d, const ScaledObjectSpec& s) {
   ValidateReplicaCounts(d, s);
   const auto& hpa = s.advanced.horizontal_pod_autoscaler_config;
@@ -314,6 +333,7 @@ std::optional<ScaledObject> DecodeScaledObject(const Document& doc, Problems* er
   DecodeSpec(d, *spec, &so.spec);
   if (d.ok()) Validate(d, so.spec);
   if (!d.ok()) return std::nullopt;
+  if (doc.value.is_object()) so.status = DecodeObservedStatus(doc.value);
   so.source.file = doc.file;
   so.source.document = doc.index;
   if (!doc.lines.empty()) {

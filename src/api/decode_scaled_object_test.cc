@@ -40,6 +40,30 @@ spec:
       threshold: "100"
 )";
 
+TEST(DecodeScaledObject, ReadsWhatAnEarlierControllerLeftInStatus) {
+  Decoded d = Decode(std::string(kMinimal) + R"(status:
+  lastActiveTime: "2026-11-26T10:00:00Z"
+  originalReplicaCount: 4
+  conditions: [{type: Ready, status: "True"}]
+)");
+  ASSERT_TRUE(d.so) << d.AllErrors();
+  Time t;
+  ASSERT_TRUE(ParseRfc3339("2026-11-26T10:00:00Z", &t));
+  EXPECT_EQ(d.so->status.last_active_time, t);
+  EXPECT_EQ(d.so->status.original_replica_count, 4);
+  EXPECT_TRUE(d.warnings.empty());
+}
+
+TEST(DecodeScaledObject, AMalformedStatusIsIgnoredNotAnError) {
+  Decoded d = Decode(std::string(kMinimal) + R"(status:
+  lastActiveTime: yesterday
+  originalReplicaCount: "four"
+)");
+  ASSERT_TRUE(d.so) << d.AllErrors();
+  EXPECT_FALSE(d.so->status.last_active_time);
+  EXPECT_FALSE(d.so->status.original_replica_count);
+}
+
 TEST(DecodeScaledObject, DefaultsFollowKeda) {
   Decoded d = Decode(kMinimal);
   ASSERT_TRUE(d.so) << d.AllErrors();

@@ -108,9 +108,20 @@ struct ScaledObjectSpec {
   std::vector<Trigger> triggers;
 };
 
+// What an earlier controller (ebb or KEDA) left in `.status` that the
+// next one must carry on from: without lastActiveTime a new leader would
+// scale an active object's cooldown from zero, and without
+// originalReplicaCount restoreToOriginalReplicaCount could not restore
+// after a restart. Read leniently: a malformed field is ignored.
+struct ObservedStatus {
+  std::optional<Time> last_active_time;
+  std::optional<int32_t> original_replica_count;
+};
+
 struct ScaledObject {
   ObjectMeta metadata;
   ScaledObjectSpec spec;
+  ObservedStatus status;
   SourceLocation source;  // file, document and lines when read from a file
 
   // The annotation's value, or "" when absent.

@@ -151,6 +151,10 @@ void Controller::Register(const api::ScaledObject& so, const api::ObjectLookup& 
   o.triggers = BuildTriggers(so, lookup);
   o.created = so.metadata.creation_timestamp.value_or(clock_.Now());
   o.interval = std::chrono::seconds(std::max(so.spec.polling_interval, 1));
+  // Carry on from the status a previous controller (another leader, a
+  // restart, KEDA) left: the cooldown counts from its lastActiveTime.
+  o.engine.last_active_time = so.status.last_active_time;
+  o.engine.original_replica_count = so.status.original_replica_count;
   polls_.Schedule(key, FirstPoll(o));
   observer_->OnObjectRegistered(o.ref);
   logger_->Info("registered", {{"scaledObject", key}, {"pollingInterval", std::to_string(so.spec.polling_interval)}});
@@ -207,7 +211,9 @@ void Controller::Remove(const std::string& key) {
   ManagedObject& o = it->second;
   polls_.Cancel(key);
   DropPoll(o);
-  if (!o.invalid && o.so.spec.advanced.restore_to_original_replica_count) RestoreOriginal(o);
+  if (options_.restore_on_remove && !o.invalid && o.so.spec.advanced.restore_to_original_replica_count) {
+    RestoreOriginal(o);
+  }
   observer_->OnObjectRemoved(o.ref);
   logger_->Info("unregistered", {{"scaledObject", key}});
   objects_.erase(it);

@@ -95,6 +95,11 @@ struct ControllerOptions {
   // share one request, while distinct queries spread over the interval.
   // Tests inject a deterministic sequence.
   std::function<double()> jitter;
+  // An object removed from the set with restoreToOriginalReplicaCount gets
+  // its original replica count back (fire and forget). The operator turns
+  // this off: it restores before removing its finalizer, so that the
+  // ScaledObject is not gone until the restore has landed. Default: true.
+  bool restore_on_remove = true;
 };
 
 // One object as the controller sees it, for tests, logs and /readyz.
@@ -125,7 +130,9 @@ class Controller {
   Controller& operator=(const Controller&) = delete;
 
   // Replaces the set of objects, matched by namespace/name:
-  // - new: registered, first poll jittered over its interval;
+  // - new: registered, first poll jittered over its interval; the engine
+  //   starts from the object's observed status (lastActiveTime,
+  //   originalReplicaCount), as KEDA does after a restart;
   // - known and edited (spec, annotations): triggers and target rebuilt, an
   //   in-flight poll dropped, the engine state (HPA history, lastActiveTime,
   //   original replicas; failure counts unless the trigger count changed)

@@ -41,6 +41,9 @@ void Controller::MaybeDecide(ManagedObject& o) {
   if (!p.scale->ok()) return FailPoll(o, p.scale->status(), kReasonTargetError);
   const targets::ScaleState scale = **p.scale;
   o.replicas = scale.replicas;
+  if (!std::exchange(o.history_seeded, true) && scale.replicas > 0) {
+    scaling::SeedHistory(o.engine.hpa, scale.replicas, clock_.Now());
+  }
   const scaling::Decision d = scaling::Decide(o.so, Observations(o, p), scale.replicas, scale.ready_replicas,
                                               clock_.Now(), o.created, o.engine);
   if (d.changed && !options_.dry_run && !cancelled_) return Apply(o, d, scale.replicas);

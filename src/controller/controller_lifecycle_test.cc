@@ -58,6 +58,40 @@ TEST(ControllerUpdateTest, ARemovedObjectRestoresTheOriginalReplicasWhenAsked) {
   EXPECT_EQ(web->replicas(), 2);
 }
 
+TEST(ControllerUpdateTest, WithoutRestoreOnRemoveARemovedObjectLeavesItsTarget) {
+  ControllerHarness h;
+  ControllerOptions options;
+  options.restore_on_remove = false;
+  h.Start(options);
+  auto web = h.resolver.Add("default", "web", 2);
+  auto so = MakeObject("web", "q_web", 10);
+  so.spec.advanced.restore_to_original_replica_count = true;
+  h.SetValue("q_web", 40);
+  h.Update({so});
+  h.Step();
+  h.Update({});
+  h.Step();
+  EXPECT_THAT(web->set_calls(), ElementsAre(4));
+}
+
+TEST(ControllerUpdateTest, ANewObjectCarriesOnFromItsObservedStatus) {
+  // Another leader saw it active a minute ago: the cooldown (300 s) counts
+  // from then, not from zero, and the original count is the one recorded.
+  ControllerHarness h;
+  auto web = h.resolver.Add("default", "web", 3);
+  auto so = MakeObject("web", "q_web", 10);
+  so.status.last_active_time = h.clock.Now() - seconds(60);
+  so.status.original_replica_count = 7;
+  h.SetValue("q_web", 0);
+  h.Update({so});
+  h.Step();
+  EXPECT_THAT(web->set_calls(), IsEmpty()) << "scaled in before the cooldown since lastActiveTime";
+  EXPECT_EQ(h.SnapshotOf("default/web").status.original_replica_count, 7);
+  EXPECT_EQ(h.SnapshotOf("default/web").status.last_active_time, so.status.last_active_time);
+  h.RunFor(seconds(280));  // polls every 30 s; the cooldown ends 240 s from now
+  EXPECT_THAT(web->set_calls(), ElementsAre(0));
+}
+
 TEST(ControllerUpdateTest, AnswersForARemovedObjectAreDropped) {
   ControllerHarness h;
   auto a = h.resolver.Add("default", "a", 1);

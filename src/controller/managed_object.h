@@ -53,6 +53,11 @@ struct ManagedObject {
   std::vector<Result<BuiltTrigger>> triggers;  // per spec trigger; a failed build fails that trigger each poll
   targets::ScaleTargetPtr target;            // nullptr until resolved
   scaling::EngineState engine;
+  // The HPA's recommendation history starts with the replicas found at the
+  // first decision, as the HPA controller seeds it when it first sees an
+  // HPA: a new leader or a restart does not scale in before the
+  // stabilization window has passed.
+  bool history_seeded = false;
   Time created;                              // creationTimestamp, else first registration
   Duration interval{0};                      // pollingInterval
   std::optional<PollState> poll;

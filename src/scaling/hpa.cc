@@ -108,6 +108,12 @@ ResolvedBehavior ResolveBehavior(const api::Behavior& behavior) {
   return {ResolveRules(behavior.scale_up, std::move(up)), ResolveRules(behavior.scale_down, std::move(down))};
 }
 
+void SeedHistory(HpaHistory& history, int32_t current, Time now) {
+  if (!history.for_max.empty() || !history.for_min.empty()) return;
+  history.for_max.push_back({now, current});
+  history.for_min.push_back({now, current});
+}
+
 int32_t NormalizeWithoutBehavior(int32_t current, int32_t desired, int32_t min, int32_t max, Time now,
                                  HpaHistory& history) {
   // Kubernetes keeps samples at exactly now - window (it drops only older ones).

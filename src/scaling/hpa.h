@@ -88,6 +88,12 @@ struct HpaHistory {
   friend bool operator==(const HpaHistory&, const HpaHistory&) = default;
 };
 
+// Starts an empty history with `current` at `now`, as the HPA controller
+// does when it first sees an HPA (its recommendations begin with the
+// current replica count), so that the first decisions do not scale in
+// within the stabilization window. No-op when the history has samples.
+void SeedHistory(HpaHistory& history, int32_t current, Time now);
+
 // Without behavior (Kubernetes normalizeDesiredReplicas): the max of
 // `desired` and the recommendations of the last 5 minutes, clamped to
 // [max(min, 1), min(max, max(2 * current, 4))]. Records `desired`.

@@ -92,6 +92,21 @@ TEST(NoBehaviorTest, RecommendationsOlderThanWindowAreForgotten) {
   EXPECT_EQ(NormalizeWithoutBehavior(9, 3, 1, 10, kNow, h), 4);
 }
 
+TEST(NoBehaviorTest, ASeededHistoryHoldsTheCurrentCountForTheWindow) {
+  HpaHistory h;
+  SeedHistory(h, 6, Ago(200));
+  EXPECT_EQ(NormalizeWithoutBehavior(6, 2, 1, 10, Ago(100), h), 6);
+  EXPECT_EQ(NormalizeWithoutBehavior(6, 2, 1, 10, Ago(-101), h), 2) << "the seed outlived the window";
+}
+
+TEST(NoBehaviorTest, SeedingKeepsAnExistingHistory) {
+  HpaHistory h;
+  NormalizeWithoutBehavior(9, 4, 1, 10, Ago(10), h);
+  HpaHistory before = h;
+  SeedHistory(h, 9, kNow);
+  EXPECT_EQ(h, before);
+}
+
 TEST(NoBehaviorTest, RecommendationExactlyAtWindowEdgeCounts) {
   HpaHistory h;
   NormalizeWithoutBehavior(9, 9, 1, 10, Ago(300), h);
