@@ -194,7 +194,7 @@ TEST_F(FakeApiServerTest, WatchBookmarksCarryOnlyTheResourceVersion) {
   });
   auto events = Watch(
       "/apis/apps/v1/namespaces/ns/deployments?watch=1&allowWatchBookmarks=true"
-      "&timeoutSeconds=1&resourceVersion=" +
+      "&timeoutSeconds=3&resourceVersion=" +  // room for a loaded machine
       std::to_string(rv));
   bookmarker.join();
   ASSERT_FALSE(events.empty());

@@ -302,7 +302,8 @@ Reply ObjectStore::UpdateLocked(const ResourceType& rt, const Key& key, json obj
     next = std::move(obj);
     json& meta = next["metadata"];
     if (!meta.is_object()) meta = json::object();
-    for (const char* f : {"name", "namespace", "uid", "creationTimestamp", "generation"}) {
+    for (const char* f : {"name", "namespace", "uid", "creationTimestamp", "generation",
+                          "deletionTimestamp", "deletionGracePeriodSeconds"}) {
       if ((*stored)["metadata"].contains(f))
         meta[f] = (*stored)["metadata"][f];
       else
@@ -323,6 +324,12 @@ Reply ObjectStore::UpdateLocked(const ResourceType& rt, const Key& key, json obj
   next["metadata"]["resourceVersion"] = (*stored)["metadata"]["resourceVersion"];
   // A write that changes nothing is a no-op: same resourceVersion, no event.
   if (next == *stored) return {200, *stored};
+  // The last finalizer of an object being deleted is gone: now it goes.
+  const json& meta = next["metadata"];
+  if (meta.contains("deletionTimestamp") &&
+      (!meta.contains("finalizers") || !meta["finalizers"].is_array() || meta["finalizers"].empty())) {
+    return {200, CommitLocked(rt, key, std::move(next), "DELETED")};
+  }
   return {200, CommitLocked(rt, key, std::move(next), "MODIFIED")};
 }
 
@@ -348,6 +355,16 @@ Reply ObjectStore::Delete(const ResourceType& rt, const std::string& ns, const s
   const json* stored = FindLocked(rt, key);
   if (!stored) return NotFoundReply(rt, name);
   json obj = *stored;
+  // With finalizers the object stays, marked, until they are all removed
+  // (each controller removes its own once its clean-up is done).
+  const json& finalizers = obj["metadata"].value("finalizers", json::array());
+  if (finalizers.is_array() && !finalizers.empty()) {
+    if (obj["metadata"].contains("deletionTimestamp")) return {200, obj};
+    obj["metadata"]["deletionTimestamp"] =
+        FormatRfc3339(std::chrono::time_point_cast<std::chrono::seconds>(clock_.Now()));
+    obj["metadata"]["deletionGracePeriodSeconds"] = 0;
+    return {200, CommitLocked(rt, key, std::move(obj), "MODIFIED")};
+  }
   return {200, CommitLocked(rt, key, std::move(obj), "DELETED")};
 }
 

@@ -131,6 +131,29 @@ TEST_F(ObjectStoreTest, MergePatchAndStrategicOnCustomResource) {
   EXPECT_EQ(bad.body["reason"], "UnsupportedMediaType");
 }
 
+TEST_F(ObjectStoreTest, DeleteWithFinalizersMarksUntilTheLastIsRemoved) {
+  json web = Deployment("web", 1);
+  web["metadata"]["finalizers"] = {"a.example.com", "b.example.com"};
+  store_.Create(deploy_, "ns", web);
+  Reply marked = store_.Delete(deploy_, "ns", "web");
+  ASSERT_EQ(marked.code, 200);
+  EXPECT_EQ(marked.body["metadata"]["deletionTimestamp"], FormatRfc3339(clock_.Now()));
+  ASSERT_EQ(store_.Get(deploy_, "ns", "web").code, 200) << "deleted despite finalizers";
+  // Writes cannot clear the mark.
+  json edit = store_.Get(deploy_, "ns", "web").body;
+  edit["metadata"].erase("deletionTimestamp");
+  edit["metadata"]["finalizers"] = {"b.example.com"};
+  Reply one_left = store_.Update(deploy_, "ns", "web", edit);
+  ASSERT_EQ(one_left.code, 200);
+  EXPECT_TRUE(one_left.body["metadata"].contains("deletionTimestamp"));
+  EXPECT_EQ(store_.Delete(deploy_, "ns", "web").body["metadata"]["resourceVersion"],
+            one_left.body["metadata"]["resourceVersion"]) << "a second delete changes nothing";
+  Reply last = store_.Patch(deploy_, "ns", "web", "application/merge-patch+json",
+                            R"({"metadata":{"finalizers":[]}})", false);
+  ASSERT_EQ(last.code, 200);
+  EXPECT_EQ(store_.Get(deploy_, "ns", "web").code, 404);
+}
+
 TEST_F(ObjectStoreTest, ScaleSharesTheWorkloadsResourceVersion) {
   json d = store_.Create(deploy_, "ns", Deployment("web", 2)).body;
   Reply s = store_.GetScale(deploy_, "ns", "web");
