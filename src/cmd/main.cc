@@ -5,6 +5,7 @@
 
 #include "cmd/doctor_command.h"
 #include "cmd/query_command.h"
+#include "cmd/operator_command.h"
 #include "cmd/run_command.h"
 #include "cmd/simulate_command.h"
 #include "cmd/version.h"
@@ -98,6 +99,43 @@ void AddRun(CLI::App& app, int* exit_code) {
   cmd->callback([exit_code] { *exit_code = ebb::cmd::RunLoop(options, std::cerr); });
 }
 
+void AddOperator(CLI::App& app, int* exit_code) {
+  static ebb::cmd::OperatorCommandOptions o;
+  CLI::App* cmd = app.add_subcommand(
+      "operator", "Run the scaling loop on KEDA resources in a Kubernetes cluster, until SIGINT/SIGTERM");
+  cmd->add_option("--kubeconfig", o.kubeconfig,
+                  "Kubeconfig file (default: in-cluster config in a pod, else $KUBECONFIG or ~/.kube/config)");
+  cmd->add_option("--context", o.context, "Kubeconfig context (default: current-context)");
+  cmd->add_option("--watch-namespace", o.watch_namespaces,
+                  "Namespace to watch (repeatable; default: all namespaces)");
+  cmd->add_option("--metrics-address", o.metrics_address, "Address of /metrics, /healthz, /readyz")
+      ->capture_default_str();
+  cmd->add_option("--log-format", o.log_format, "text or json")->capture_default_str();
+  cmd->add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  cmd->add_flag("--dry-run", o.dry_run, "Decide and log, but change nothing");
+  cmd->add_option("--leader-elect", o.leader_elect,
+                  "Elect a leader on a Lease; only the leader scales and writes status")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-namespace,--lease-namespace", o.leader_election_namespace,
+                  "Namespace of the Lease (default: the operator's namespace)");
+  cmd->add_option("--leader-election-id", o.leader_election_id, "Name of the Lease")->capture_default_str();
+  cmd->add_option("--identity", o.identity, "This process's holder identity (default: $POD_NAME or host name, plus a random suffix)");
+  cmd->add_option("--lease-duration", o.lease_duration, "Seconds a follower waits before taking over")
+      ->capture_default_str();
+  cmd->add_option("--renew-deadline", o.renew_deadline, "Seconds the leader acts without a successful renew")
+      ->capture_default_str();
+  cmd->add_option("--retry-period", o.retry_period, "Seconds between acquire and renew attempts")
+      ->capture_default_str();
+  cmd->add_option("--cluster-object-namespace", o.cluster_object_namespace,
+                  "Namespace of ClusterTriggerAuthentication Secrets (default: the operator's namespace)");
+  cmd->add_option("--kube-api-qps", o.kube_qps, "Client-side rate limit of Kubernetes API requests")
+      ->capture_default_str();
+  cmd->add_option("--kube-api-burst", o.kube_burst, "Burst of that rate limit")->capture_default_str();
+  cmd->add_flag("--allow-insecure-auth", o.allow_insecure_auth,
+                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  cmd->callback([exit_code] { *exit_code = ebb::cmd::RunOperator(o, std::cerr); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,6 +147,7 @@ int main(int argc, char** argv) {
   AddSimulate(app, &exit_code);
   AddDoctor(app, &exit_code);
   AddRun(app, &exit_code);
+  AddOperator(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

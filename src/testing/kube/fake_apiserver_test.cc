@@ -183,6 +183,7 @@ TEST_F(FakeApiServerTest, WatchWithoutVersionStartsWithSyntheticAdds) {
 
 TEST_F(FakeApiServerTest, WatchBookmarksCarryOnlyTheResourceVersion) {
   CreateDeployment("ns", "a", 1);
+  server_->SettleWorkloads();  // its status update would be an event after rv
   int64_t rv = server_->store().CurrentRv();
   server_->store().Create(*server_->Type("", "v1", "secrets"), "ns",
                           {{"metadata", {{"name", "s"}}}});
