@@ -17,6 +17,7 @@
 #include "cmd/doctor_command.h"
 #include "common/clock.h"
 #include "doctor/test_util.h"
+#include "testing/kube/fake_apiserver.h"
 #include "testing/prometheus/datasets.h"
 #include "testing/prometheus/prometheus_server.h"
 #include "testing/testenv/azure_env.h"
@@ -111,6 +112,8 @@ class DoctorTest : public ::testing::Test {
     options.time = FormatRfc3339(FromUnixSeconds(ds::kEvalUnix));
     options.environment = environment_;
     options.connect_timeout = std::chrono::milliseconds(3000);
+    options.kubeconfig = kubeconfig_;
+    options.operator_pod = operator_pod_;
     DoctorRun run;
     std::ostringstream out, err;
     run.exit_code = cmd::RunDoctor(options, out, err);
@@ -157,8 +160,48 @@ class DoctorTest : public ::testing::Test {
     return c.value("detail", std::string()) + " | " + c.value("fix", std::string());
   }
 
+  // A fake API server holding the operator's pod (apps/ebb-7d9f-abcde, with
+  // `labels` and the AZURE_* the webhook would inject unless `injected` is
+  // false), its service account `ebb` annotated with the emulator's client
+  // id, and the webhook; Run() then adds --kubeconfig and --operator-pod.
+  void StartCluster(nlohmann::json labels, bool injected = true) {
+    testing::kube::FakeApiServerOptions o;
+    o.tokens = {{"doctor-token", "doctor"}};
+    kube_ = testing::kube::FakeApiServer::Start(std::move(o)).value();
+    nlohmann::json env = nlohmann::json::array();
+    if (injected) {
+      for (const auto& [name, value] : environment_) env.push_back({{"name", name}, {"value", value}});
+    }
+    kube_->store().Seed(
+        *kube_->Type("", "v1", "pods"),
+        {{"metadata", {{"name", "ebb-7d9f-abcde"}, {"namespace", "apps"}, {"labels", labels},
+                       {"creationTimestamp", "2026-11-20T10:00:00Z"}}},
+         {"spec", {{"serviceAccountName", "ebb"},
+                   {"containers", nlohmann::json::array({{{"name", "ebb"}, {"env", env}}})}}}});
+    kube_->store().Seed(
+        *kube_->Type("", "v1", "serviceaccounts"),
+        {{"metadata", {{"name", "ebb"}, {"namespace", "apps"},
+                       {"annotations", {{"azure.workload.identity/client-id", env_->options().client_id}}},
+                       {"creationTimestamp", "2026-11-01T10:00:00Z"}}}});
+    kube_->store().Seed(
+        *kube_->Type("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"),
+        {{"metadata", {{"name", "azure-wi-webhook-mutating-webhook-configuration"},
+                       {"creationTimestamp", "2026-10-01T10:00:00Z"}}},
+         {"webhooks", nlohmann::json::array({{{"name", "mutation.azure-workload-identity.io"}}})}});
+    kubeconfig_ = dir_.Write("kubeconfig", "apiVersion: v1\nkind: Config\n"
+                                           "clusters: [{name: fake, cluster: {server: \"" +
+                                               kube_->base_url() + "\"}}]\n"
+                                           "users: [{name: doctor, user: {token: doctor-token}}]\n"
+                                           "contexts: [{name: fake, context: {cluster: fake, user: doctor}}]\n"
+                                           "current-context: fake\n");
+    operator_pod_ = "apps/ebb-7d9f-abcde";
+  }
+
   static testing::PrometheusServer* prometheus_;
   doctor::testutil::TempDir dir_;
+  std::unique_ptr<testing::kube::FakeApiServer> kube_;
+  std::string kubeconfig_;
+  std::string operator_pod_;
   std::unique_ptr<az::AzureTestEnv> env_;
   std::map<std::string, std::string> environment_;
 };
@@ -195,6 +238,32 @@ TEST_F(DoctorTest, HealthySetupPassesEverything) {
   EXPECT_THAT(run.Check("query.shape")->value("detail", ""), HasSubstr("value 42"));
   EXPECT_THAT(run.Check("threshold.values")->value("detail", ""), HasSubstr("-> 5 replicas"));
   EXPECT_THAT(run.out, HasSubstr("summary: "));
+}
+
+TEST_F(DoctorTest, InClusterChecksThroughAKubeconfig) {
+  StartEnv();
+  StartCluster({{"azure.workload.identity/use", "true"}});
+  DoctorRun run = Run();
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.Check("cluster.workload-identity"), nullptr) << "skipped despite a cluster";
+  for (const char* id : {"cluster.operator-pod", "cluster.pod-label", "cluster.service-account",
+                         "cluster.webhook", "cluster.pod-injected"}) {
+    ASSERT_NE(run.Check(id), nullptr) << id << "\n" << run.out;
+    EXPECT_EQ((*run.Check(id))["status"], "pass") << id << "\n" << run.out;
+  }
+  EXPECT_THAT(Text(*run.Check("cluster.operator-pod")), HasSubstr("apps/ebb-7d9f-abcde"));
+  EXPECT_THAT(Text(*run.Check("cluster.service-account")), HasSubstr(env_->options().client_id));
+  // Doctor only reads.
+  for (const auto& r : kube_->Requests()) EXPECT_EQ(r.method, "GET") << r.path;
+}
+
+TEST_F(DoctorTest, InClusterAPodWithoutTheLabelIsNamed) {
+  StartEnv();
+  StartCluster({{"app", "ebb"}}, /*injected=*/false);
+  DoctorRun run = Run();
+  nlohmann::json c = ExpectFailsAt(run, "cluster.pod-label");
+  EXPECT_THAT(Text(c), HasSubstr("azure.workload.identity/use"));
+  EXPECT_THAT(Text(c), HasSubstr("restart the pod"));
 }
 
 TEST_F(DoctorTest, NoAuthenticationRefExplainsThe401) {
