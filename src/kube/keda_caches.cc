@@ -6,7 +6,8 @@ using nlohmann::json;
 
 KedaCaches::KedaCaches(RestClient& client, KedaCacheOptions options,
                        std::function<void()> on_change)
-    : client_(client), options_(std::move(options)), on_change_(std::move(on_change)) {
+    : client_(client), options_(std::move(options)), hook_(std::make_shared<Hook>()) {
+  hook_->on_change = std::move(on_change);
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");  // all namespaces
   for (const std::string& ns : namespaces) {
@@ -22,12 +23,13 @@ KedaCaches::~KedaCaches() { Stop(); }
 
 void KedaCaches::Add(const GroupVersionResource& gvr, const std::string& kind,
                      const std::string& ns) {
-  auto changed = [this] {
-    {
-      std::lock_guard lock(mu_);
-      dirty_ = true;
-    }
-    if (on_change_) on_change_();
+  // Informers may deliver on the I/O thread after Stop() or even after
+  // this object is gone: the callback holds only the shared hook, and runs
+  // under its lock so that once Stop() returns, on_change never runs again.
+  auto changed = [hook = hook_] {
+    std::lock_guard lock(hook->mu);
+    hook->dirty = true;
+    if (!hook->stopped && hook->on_change) hook->on_change();
   };
   InformerHandlers h;
   h.on_add = [changed](const json&) { changed(); };
@@ -46,6 +48,9 @@ void KedaCaches::Start() {
 
 void KedaCaches::Stop() {
   for (Watched& w : watched_) w.informer->Stop();
+  std::lock_guard lock(hook_->mu);
+  hook_->stopped = true;
+  hook_->on_change = nullptr;
 }
 
 bool KedaCaches::HasSynced() const {
@@ -57,9 +62,9 @@ bool KedaCaches::HasSynced() const {
 
 std::shared_ptr<const api::ManifestSet> KedaCaches::Snapshot() {
   {
-    std::lock_guard lock(mu_);
-    if (!dirty_ && snapshot_) return snapshot_;
-    dirty_ = false;  // changes from here on make the next call rebuild
+    std::lock_guard lock(hook_->mu);
+    if (!hook_->dirty && snapshot_) return snapshot_;
+    hook_->dirty = false;  // changes from here on make the next call rebuild
   }
   std::vector<api::Document> docs;
   for (const Watched& w : watched_) {
@@ -74,7 +79,7 @@ std::shared_ptr<const api::ManifestSet> KedaCaches::Snapshot() {
     }
   }
   auto set = std::make_shared<const api::ManifestSet>(api::BuildManifestSet(std::move(docs)));
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(hook_->mu);
   snapshot_ = set;
   return set;
 }

@@ -39,7 +39,8 @@ struct KedaCacheOptions {
 class KedaCaches {
  public:
   // `on_change` (optional) runs on an I/O thread after any cached object
-  // changed; it must not block (schedule work instead).
+  // changed, never after Stop() returned; it must not block (schedule work
+  // instead) and must not call back into this object.
   KedaCaches(RestClient& client, KedaCacheOptions options, std::function<void()> on_change = {});
   ~KedaCaches();
 
@@ -63,14 +64,20 @@ class KedaCaches {
 
   void Add(const GroupVersionResource& gvr, const std::string& kind, const std::string& ns);
 
+  // Shared with the informers' callbacks, which may outlive this object.
+  struct Hook {
+    std::mutex mu;
+    bool dirty = true;     // guarded by mu
+    bool stopped = false;  // guarded by mu: on_change no longer runs
+    std::function<void()> on_change;  // guarded by mu
+  };
+
   RestClient& client_;
   const KedaCacheOptions options_;
-  std::function<void()> on_change_;
+  const std::shared_ptr<Hook> hook_;
   std::vector<Watched> watched_;  // fixed after construction
 
-  std::mutex mu_;
-  bool dirty_ = true;                                 // guarded by mu_
-  std::shared_ptr<const api::ManifestSet> snapshot_;  // guarded by mu_
+  std::shared_ptr<const api::ManifestSet> snapshot_;  // guarded by hook_->mu
 };
 
 }  // namespace ebb::kube
