@@ -198,6 +198,19 @@ BasicAuthUser TestBasicAuthUser() {
           std::string(kTestBasicAuthBcrypt)};
 }
 
+BasicAuthUser RotatedBasicAuthUser() {
+  return {std::string(kTestBasicAuthUsername), std::string(kRotatedBasicAuthPassword),
+          std::string(kRotatedBasicAuthBcrypt)};
+}
+
+Status PrometheusServer::SetBasicAuthUsers(std::vector<BasicAuthUser> users) {
+  if (options_.basic_auth_users.empty() || users.empty() || web_config_path_.empty()) {
+    return InvalidConfig("SetBasicAuthUsers: Prometheus was started without basic auth");
+  }
+  options_.basic_auth_users = std::move(users);
+  return WriteFileAtomically(web_config_path_, WebConfig(temp_dir_, options_));
+}
+
 Result<int> PickFreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Unavailable(std::string("socket: ") + strerror(errno));

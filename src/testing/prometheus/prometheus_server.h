@@ -66,6 +66,14 @@ struct BasicAuthUser {
 // {kTestBasicAuthUsername, kTestBasicAuthPassword, kTestBasicAuthBcrypt}.
 BasicAuthUser TestBasicAuthUser();
 
+// The same user with a second password (for rotation tests), hashed the
+// same way: "ebb-rotated-password".
+inline constexpr std::string_view kRotatedBasicAuthPassword = "ebb-rotated-password";
+inline constexpr std::string_view kRotatedBasicAuthBcrypt =
+    "$2b$10$1suijIXrahkvSbNMeB3E7ufwRzJe1dYJ0MDcn6yM6fKCHHV5TWhZ2";
+// {kTestBasicAuthUsername, kRotatedBasicAuthPassword, kRotatedBasicAuthBcrypt}.
+BasicAuthUser RotatedBasicAuthUser();
+
 struct PrometheusTls {
   // Server certificate and key (PEM), with 127.0.0.1 in subjectAltName.
   // Default empty: the harness makes a fresh CA and a certificate for
@@ -173,6 +181,14 @@ class PrometheusServer {
   // element of value `value`, or a scalar equal to it. kDeadlineExceeded
   // after `timeout`, naming the last answer.
   Status WaitForValue(std::string_view promql, double value, Duration timeout) const;
+
+  // Replaces the basic-auth users while Prometheus runs (password
+  // rotation): rewrites its web config, which Prometheus re-reads on every
+  // request, so the next request is checked against `users`; Query uses the
+  // new first user. REQUIRES: started with basic_auth_users, `users` not
+  // empty; not concurrently with Query. kInvalidConfig otherwise, or the
+  // write's error.
+  Status SetBasicAuthUsers(std::vector<BasicAuthUser> users);
 
   // SIGTERM, SIGKILL after stop_grace, reaps the process, then removes the
   // temporary directory (unless keep_temp_dir). Idempotent.

@@ -145,6 +145,35 @@ TEST_F(PrometheusServerTest, TlsAndBasicAuth) {
   EXPECT_TRUE(query.ok()) << query.status().ToString();
 }
 
+TEST_F(PrometheusServerTest, BasicAuthPasswordRotatesWhileRunning) {
+  PrometheusOptions options;
+  options.basic_auth_users = {TestBasicAuthUser()};
+  PrometheusServer* server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  httplib::Client old_password("127.0.0.1", server->port());
+  old_password.set_basic_auth(std::string(kTestBasicAuthUsername),
+                              std::string(kTestBasicAuthPassword));
+  httplib::Client new_password("127.0.0.1", server->port());
+  new_password.set_basic_auth(std::string(kTestBasicAuthUsername),
+                              std::string(kRotatedBasicAuthPassword));
+  EXPECT_EQ(old_password.Get("/-/ready")->status, 200);
+  EXPECT_EQ(new_password.Get("/-/ready")->status, 401);
+
+  ASSERT_TRUE(server->SetBasicAuthUsers({RotatedBasicAuthUser()}).ok());
+  EXPECT_EQ(old_password.Get("/-/ready")->status, 401) << "no restart needed";
+  EXPECT_EQ(new_password.Get("/-/ready")->status, 200);
+  Result<nlohmann::json> query = server->Query("vector(1)");
+  EXPECT_TRUE(query.ok()) << "the harness logs in with the new password: "
+                          << query.status().ToString();
+  EXPECT_EQ(server->pid() > 0 && kill(server->pid(), 0) == 0, true);
+}
+
+TEST_F(PrometheusServerTest, SetBasicAuthUsersNeedsBasicAuth) {
+  PrometheusServer* server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->SetBasicAuthUsers({RotatedBasicAuthUser()}).code(), StatusCode::kInvalidConfig);
+}
+
 TEST_F(PrometheusServerTest, TlsVerificationFailsWithAnotherCa) {
   PrometheusOptions options;
   options.tls = PrometheusTls{};
