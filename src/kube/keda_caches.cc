@@ -4,6 +4,29 @@ namespace ebb::kube {
 
 using nlohmann::json;
 
+namespace {
+
+// Equal but for what controllers write: .status and the bookkeeping of
+// metadata. ebb's own status writes come back as MODIFIED events; without
+// this every status write would rebuild the whole snapshot and hand the
+// controller every object again (the cost grows with N x writes). The
+// status fields ebb reads (lastActiveTime, originalReplicaCount) matter
+// only when an object is registered or deleted, and those changes
+// rebuild the snapshot anyway.
+bool OnlyStatusChanged(const json& before, const json& after) {
+  auto strip = [](json o) {
+    o.erase("status");
+    if (auto m = o.find("metadata"); m != o.end() && m->is_object()) {
+      m->erase("resourceVersion");
+      m->erase("managedFields");
+    }
+    return o;
+  };
+  return strip(before) == strip(after);
+}
+
+}  // namespace
+
 KedaCaches::KedaCaches(RestClient& client, KedaCacheOptions options,
                        std::function<void()> on_change)
     : client_(client), options_(std::move(options)), hook_(std::make_shared<Hook>()) {
@@ -33,7 +56,11 @@ void KedaCaches::Add(const GroupVersionResource& gvr, const std::string& kind,
   };
   InformerHandlers h;
   h.on_add = [changed](const json&) { changed(); };
-  h.on_update = [changed](const json&, const json&) { changed(); };
+  const bool has_status = kind == "ScaledObject";
+  h.on_update = [changed, has_status](const json& before, const json& after) {
+    if (has_status && OnlyStatusChanged(before, after)) return;
+    changed();
+  };
   h.on_delete = [changed](const json&) { changed(); };
   InformerOptions o;
   o.gvr = gvr;
@@ -58,6 +85,11 @@ bool KedaCaches::HasSynced() const {
     if (!w.informer->HasSynced()) return false;
   }
   return true;
+}
+
+void KedaCaches::Invalidate() {
+  std::lock_guard lock(hook_->mu);
+  hook_->dirty = true;
 }
 
 std::shared_ptr<const api::ManifestSet> KedaCaches::Snapshot() {

@@ -49,8 +49,13 @@ class KedaCaches {
   bool HasSynced() const;
 
   // Every cached object decoded (bad ones reported in `errors` and left
-  // out). Rebuilt only after a change; otherwise the same pointer.
+  // out). Rebuilt only after a change; otherwise the same pointer. A
+  // ScaledObject whose status alone changed does not count as a change
+  // (see Invalidate).
   std::shared_ptr<const api::ManifestSet> Snapshot();
+  // Makes the next Snapshot() rebuild, with every object's current status
+  // (a new leader must start from the latest lastActiveTime).
+  void Invalidate();
 
   // Per resource, for /metrics and tests.
   std::vector<std::pair<std::string, InformerStats>> Stats() const;

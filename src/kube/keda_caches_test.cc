@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "kube/kube_test_util.h"
 
 namespace ebb::kube {
@@ -68,6 +70,39 @@ TEST_F(KedaCachesTest, EveryResourceDecoded) {
        {{"metadata", {{"name", "s"}, {"namespace", "shop"}}}, {"data", {{"token", "bmV3"}}}});
   ASSERT_TRUE(WaitFor([&] { return changes > before; }));
   EXPECT_EQ(caches_->Snapshot()->FindSecret("shop", "s")->data.at("token").Reveal(), "new");
+}
+
+TEST_F(KedaCachesTest, AStatusWriteIsNotAChangeButInvalidateSeesIt) {
+  SeedAll("shop");
+  std::atomic<int> changes{0};
+  caches_ = std::make_unique<KedaCaches>(*rest_, KedaCacheOptions{}, [&] { ++changes; });
+  caches_->Start();
+  ASSERT_TRUE(WaitFor([&] { return caches_->HasSynced(); }));
+  auto set = caches_->Snapshot();
+  const auto& so_type = Type("keda.sh", "v1alpha1", "scaledobjects");
+  const int before = changes;
+  ASSERT_EQ(server_->store()
+                .Patch(so_type, "shop", "so", "application/merge-patch+json",
+                       R"({"status":{"lastActiveTime":"2026-11-26T10:00:00Z"}})", true)
+                .code,
+            200);
+  ASSERT_EQ(server_->store()
+                .Patch(so_type, "shop", "so", "application/merge-patch+json",
+                       R"({"spec":{"pollingInterval":7}})", false)
+                .code,
+            200);
+  // Events arrive in order: once the spec change is seen, so was the status write.
+  ASSERT_TRUE(WaitFor([&] { return changes > before; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(changes, before + 1) << "a status-only write counted as a change";
+  auto next = caches_->Snapshot();
+  ASSERT_NE(next, set);
+  EXPECT_EQ(next->scaled_objects[0].spec.polling_interval, 7);
+  EXPECT_EQ(caches_->Snapshot(), next);
+  caches_->Invalidate();
+  auto fresh = caches_->Snapshot();
+  EXPECT_NE(fresh, next);
+  EXPECT_TRUE(fresh->scaled_objects[0].status.last_active_time.has_value());
 }
 
 TEST_F(KedaCachesTest, WatchNamespaceList) {

@@ -107,6 +107,7 @@ void Operator::Run(std::stop_token stop) {
     const bool lead = Leading();
     bool started = false;
     if (lead && !term_) {
+      caches_.Invalidate();  // the term starts from every object's latest status
       StartTerm();
       started = true;
     } else if (!lead && term_) {
