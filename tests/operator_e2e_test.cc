@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "e2e_util.h"
 #include "testing/kube/fake_apiserver.h"
 #include "testing/pki/test_pki.h"
 #include "testing/prometheus/child_process.h"
@@ -49,22 +50,8 @@ constexpr char kMetricName[] = "s0-prometheus";
 constexpr char kQuery[] = "sum(ebb_queue_depth{queue=\"orders\"})";
 const testing::MetricLabels kOrders = {{"queue", "orders"}};
 
-// Waits (bounded, polling every 200 ms) until `pred` holds.
-bool WaitUntil(const std::function<bool()>& pred, seconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using e2e::ReadAll;
+using e2e::WaitUntil;
 
 json Deployment(const std::string& name, int replicas) {
   return {{"metadata", {{"name", name}, {"namespace", kNamespace}}},

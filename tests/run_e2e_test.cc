@@ -15,6 +15,7 @@
 #include <httplib.h>
 
 #include "common/strings.h"
+#include "e2e_util.h"
 #include "testing/prometheus/child_process.h"
 #include "testing/prometheus/exporter.h"
 #include "testing/prometheus/prometheus_server.h"
@@ -39,22 +40,8 @@ int LiveWorkers(const fs::path& dir) {
   return live;
 }
 
-// Waits (bounded, polling every 200 ms) until `pred` holds.
-bool WaitUntil(const std::function<bool()>& pred, seconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using e2e::ReadAll;
+using e2e::WaitUntil;
 
 TEST(EbbRun, ProcessPoolFollowsTheLoadUpAndBackToZero) {
   auto exporter = testing::MetricsExporter::Start();

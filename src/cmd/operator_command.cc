@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "auth/token_cache.h"
+#include "cmd/stop_signals.h"
 #include "cmd/version.h"
 #include "common/log.h"
 #include "http/curl_http_client.h"
@@ -59,15 +60,6 @@ std::string InvalidOption(const OperatorCommandOptions& o) {
   if (!ParseLogLevel(o.log_level, &level)) return "--log-level must be debug, info, warn or error";
   if (o.kube_burst < 1) return "--kube-api-burst must be at least 1";
   return "";
-}
-
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 // ClusterTriggerAuthentications read their Secrets from the operator's

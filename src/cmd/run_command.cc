@@ -6,6 +6,7 @@
 
 #include "auth/token_cache.h"
 #include "cmd/manifest_loading.h"
+#include "cmd/stop_signals.h"
 #include "cmd/version.h"
 #include "controller/controller.h"
 #include "controller/manifest_watcher.h"
@@ -56,17 +57,6 @@ bool ConfigureLogger(const RunOptions& o, Logger& log, std::ostream& err) {
   log.SetFormat(format);
   log.SetLevel(level);
   return true;
-}
-
-// Blocks SIGINT and SIGTERM in this thread and every thread it starts, so
-// that the main thread alone receives them with sigwait.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 }  // namespace
