@@ -5,8 +5,9 @@
 namespace ebb::controller {
 
 void QueryCoalescer::Add(const prometheus::PrometheusTrigger& trigger, QueryMember member) {
-  auto [it, inserted] = index_.try_emplace(trigger.CoalescingKey(now_), groups_.size());
-  if (inserted) groups_.push_back(QueryGroup{trigger.BuildRequest(now_), trigger.authorizer(), {}});
+  http::HttpRequest request = trigger.BuildRequest(now_);
+  auto [it, inserted] = index_.try_emplace(trigger.CoalescingKey(request), groups_.size());
+  if (inserted) groups_.push_back(QueryGroup{std::move(request), trigger.authorizer(), {}});
   groups_[it->second].members.push_back(std::move(member));
 }
 

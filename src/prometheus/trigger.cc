@@ -57,8 +57,9 @@ http::HttpRequest PrometheusTrigger::BuildRequest(Time now) const {
   return BuildQueryRequest(config(), now);
 }
 
-std::string PrometheusTrigger::CoalescingKey(Time now) const {
-  http::HttpRequest r = BuildRequest(now);
+std::string PrometheusTrigger::CoalescingKey(Time now) const { return CoalescingKey(BuildRequest(now)); }
+
+std::string PrometheusTrigger::CoalescingKey(const http::HttpRequest& r) const {
   std::string key = r.url + "\n" + state_->authorizer->IdentityKey() + "\n" +
                     (r.tls.insecure_skip_verify ? "insecure" : "verify") + "\n" +
                     std::to_string(r.timeout.count());

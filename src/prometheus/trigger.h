@@ -60,6 +60,8 @@ class PrometheusTrigger {
   // Equal for triggers that send the same request with the same credential.
   // Holds the URL and customHeaders values: a map key, not for logs.
   std::string CoalescingKey(Time now) const;
+  // The same, from the request BuildRequest(now) made (built once per poll).
+  std::string CoalescingKey(const http::HttpRequest& request) const;
 
   const PrometheusConfig& config() const { return state_->config; }
   const auth::AuthorizerPtr& authorizer() const { return state_->authorizer; }
