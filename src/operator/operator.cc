@@ -84,7 +84,7 @@ void Operator::LeadershipChanged() {
   shared_->wake.notify_all();
 }
 
-bool Operator::Synced() const { return const_cast<kube::KedaCaches&>(caches_).HasSynced(); }
+bool Operator::Synced() const { return caches_.HasSynced(); }
 
 OperatorCounters Operator::Counters() const {
   std::lock_guard lock(shared_->mu);
