@@ -449,7 +449,10 @@ void CurlHttpClient::Loop::Configure(CURL* e, Transfer& t, long timeout_ms) {
   // rather than opening one connection per request of a burst.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  // gzip only, as Go clients (KEDA, client-go) ask: Prometheus and the
+  // API server answer gzip, and offering brotli makes servers that support
+  // it (cpp-httplib, some proxies) spend far more CPU on small answers.
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(e, CURLOPT_USERAGENT, owner_.options_.user_agent.c_str());
   if (!http_proxy_fallback_.empty() && t.url.scheme == "http") {
     curl_easy_setopt(e, CURLOPT_PROXY, http_proxy_fallback_.c_str());

@@ -32,8 +32,8 @@
 //    safety rule); this client uses it for http:// URLs when http_proxy is
 //    not set, read once at construction, so HTTP_PROXY works as in Go.
 //  - The caller's headers are sent as given. libcurl adds User-Agent (the
-//    options' value unless the request sets one), Host, Accept-Encoding
-//    (gzip, brotli, zstd: answers are decompressed before delivery) and
+//    options' value unless the request sets one), Host, Accept-Encoding:
+//    gzip (answers are decompressed before delivery) and
 //    Content-Length; it adds no Content-Type and no "Expect: 100-continue".
 //
 // Errors (a failed Result; messages name host:port and what failed, never a
