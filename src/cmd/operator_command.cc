@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "auth/token_cache.h"
+#include "cmd/loop_setup.h"
 #include "cmd/stop_signals.h"
-#include "cmd/version.h"
 #include "common/log.h"
 #include "http/curl_http_client.h"
 #include "http/http_server.h"
@@ -111,22 +111,17 @@ int RunOperator(const OperatorCommandOptions& o, std::ostream& err) {
   // must not take the in-flight slots Prometheus queries need.
   http::CurlHttpClient kube_http;
   http::CurlHttpClient http;
-  kube::RestClient kube(kube_http, *config, clock,
-                        {.qps = o.kube_qps, .burst = o.kube_burst});
+  kube::RestClientOptions kube_options;
+  kube_options.qps = o.kube_qps;
+  kube_options.burst = o.kube_burst;
+  kube::RestClient kube(kube_http, *config, clock, kube_options);
   auto token_cache = std::make_shared<auth::TokenCache>(clock);
 
   metrics::Registry registry;
-  metrics::KedaMetricsOptions mo;
-  mo.version = kVersion;
-  mo.token_cache_stats = [token_cache] { return token_cache->Stats(); };
-  mo.http_client_stats = [&http] { return http.Stats(); };
-  metrics::KedaMetrics keda_metrics(registry, mo);
+  metrics::KedaMetrics keda_metrics(registry, LoopMetricsOptions(token_cache, http));
 
-  controller::TriggerEnvironment env;
-  env.auth.clock = &clock;
-  env.auth.token_cache = token_cache;
-  env.auth.azure_env = auth::AzureEnvironmentFromProcess();
-  env.auth.allow_insecure = o.allow_insecure_auth;
+  controller::TriggerEnvironment env =
+      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth);
   env.resolve.cluster_object_namespace =
       o.cluster_object_namespace.empty() ? own_namespace : o.cluster_object_namespace;
   // KEDA reads `env` references from the target's pod template; ebb does

@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "auth/token_cache.h"
+#include "cmd/loop_setup.h"
 #include "cmd/manifest_loading.h"
 #include "cmd/stop_signals.h"
-#include "cmd/version.h"
 #include "controller/controller.h"
 #include "controller/manifest_watcher.h"
 #include "controller/object_status.h"
@@ -74,11 +74,7 @@ int RunLoop(const RunOptions& o, std::ostream& err) {
   auto token_cache = std::make_shared<auth::TokenCache>(clock);
   http::CurlHttpClient http;
   metrics::Registry registry;
-  metrics::KedaMetricsOptions mo;
-  mo.version = kVersion;
-  mo.token_cache_stats = [token_cache] { return token_cache->Stats(); };
-  mo.http_client_stats = [&http] { return http.Stats(); };
-  metrics::KedaMetrics keda_metrics(registry, mo);
+  metrics::KedaMetrics keda_metrics(registry, LoopMetricsOptions(token_cache, http));
 
   std::atomic<bool> loaded{false};
   http::HttpServer server;
@@ -94,11 +90,8 @@ int RunLoop(const RunOptions& o, std::ostream& err) {
   }
 
   targets::ProcessPoolResolver resolver;
-  controller::TriggerEnvironment env;
-  env.auth.clock = &clock;
-  env.auth.token_cache = token_cache;
-  env.auth.azure_env = auth::AzureEnvironmentFromProcess();
-  env.auth.allow_insecure = o.allow_insecure_auth;
+  controller::TriggerEnvironment env =
+      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth);
   controller::LoggingStatusSink status_sink(log);
   controller::ControllerOptions co;
   co.dry_run = o.dry_run;
