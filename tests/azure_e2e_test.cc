@@ -112,6 +112,7 @@ class AzureChain : public ::testing::Test {
     env.auth.clock = &RealClock::Instance();
     env.auth.token_cache = cache_;
     env.auth.azure_env = std::move(azure_env);
+    env.auth.token_destinations = destinations_;
     auto built = controller::BuildTrigger(set.scaled_objects.at(0), 0, set, env);
     if (!built.ok()) return built.status();
     std::promise<Result<prometheus::TriggerValue>> p;
@@ -127,6 +128,8 @@ class AzureChain : public ::testing::Test {
   fs::path dir_;
   std::unique_ptr<az::AzureTestEnv> env_;
   std::unique_ptr<http::CurlHttpClient> client_;
+  // --token-destination: the emulated front door is on loopback.
+  std::vector<std::string> destinations_ = {"127.0.0.1"};
   std::shared_ptr<auth::TokenCache> cache_ = std::make_shared<auth::TokenCache>(RealClock::Instance());
   std::mutex log_mu_;
   std::string log_;
@@ -142,6 +145,36 @@ TEST_F(AzureChain, HealthyChainGetsTheValueWithOneExchange) {
   EXPECT_EQ(env_->idp().counters().successes, 1);
 }
 
+// Issue 13 (critical), end to end: a serverAddress the operator did not
+// allow gets neither a token nor a token exchange.
+TEST_F(AzureChain, TokenIsNotSentToAHostTheOperatorDidNotAllow) {
+  StartEnv();
+  destinations_.clear();
+  auto v = EvaluateDefault();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(v.status().message().find("--token-destination 127.0.0.1"), std::string::npos)
+      << v.status().ToString();
+  EXPECT_EQ(env_->front_door().counters().requests, 0);
+  EXPECT_EQ(env_->idp().counters().requests, 0);
+}
+
+// A namespaced TriggerAuthentication cannot send the operator's
+// service-account token to an authority of its choosing, even a working one.
+TEST_F(AzureChain, NamespacedAuthorityHostIsRefusedBeforeAnyExchange) {
+  StartEnv();
+  api::ManifestSet set = Manifests(env_->front_door().base_url(), true);
+  set.trigger_authentications.at(0).spec.pod_identity->identity_authority_host = env_->idp().authority_url();
+  auth::Environment environment = AzureEnv();
+  environment.erase("AZURE_AUTHORITY_HOST");
+  auto v = Evaluate(set, environment);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("spec.podIdentity.identityAuthorityHost"), std::string::npos)
+      << v.status().ToString();
+  EXPECT_EQ(env_->idp().counters().requests, 0);
+  EXPECT_EQ(env_->front_door().counters().requests, 0);
+}
+
 TEST_F(AzureChain, ManyTriggersOnOneIdentityMakeOneExchange) {
   StartEnv();
   api::ManifestSet set = Manifests(env_->front_door().base_url(), true);
@@ -149,6 +182,7 @@ TEST_F(AzureChain, ManyTriggersOnOneIdentityMakeOneExchange) {
   env.auth.clock = &RealClock::Instance();
   env.auth.token_cache = cache_;
   env.auth.azure_env = AzureEnv();
+  env.auth.token_destinations = {"127.0.0.1"};
   std::vector<std::future<Result<prometheus::TriggerValue>>> futures;
   std::vector<controller::BuiltTrigger> triggers;
   for (int i = 0; i < 50; ++i) {

@@ -276,7 +276,10 @@ class OperatorE2eTest : public ::testing::Test {
                                      "--renew-deadline",
                                      "2",
                                      "--retry-period",
-                                     "0.5"};
+                                     "0.5",
+                                     // The emulated managed-Prometheus front door is on loopback.
+                                     "--token-destination",
+                                     "127.0.0.1"};
     std::string program = EBB_BINARY;
     if (!env.empty()) {  // env(1) sets them: ChildProcess passes its own environment
       args.insert(args.begin(), program);

@@ -25,7 +25,7 @@ struct PodIdentity {
   std::string provider;
   std::string identity_id;              // Azure client id override
   std::string identity_tenant_id;       // Azure tenant override
-  std::string identity_authority_host;  // Azure authority override (KEDA ignores it; ebb honours it)
+  std::string identity_authority_host;  // Azure authority override: honoured only in a ClusterTriggerAuthentication (auth::CheckTenantRouting)
   std::string role_arn;                 // AWS
   std::optional<bool> identity_owner;   // AWS: "pod" | "keda" mapped to true when keda
 };

@@ -29,7 +29,7 @@ Result<AuthorizerPtr> TokenIdentity(const TriggerAuthInput& in, const Authorizer
     if (!cfg.ok()) return cfg.status();
     source = std::make_shared<ImdsTokenSource>(std::move(*cfg), *ctx.clock);
   }
-  TokenAuthorizerOptions options{ctx.allow_insecure};
+  TokenAuthorizerOptions options{ctx.allow_insecure, AzureTokenDestinations(ctx.token_destinations)};
   return AuthorizerPtr(std::make_shared<TokenAuthorizer>(ctx.token_cache, source, options));
 }
 
@@ -42,6 +42,7 @@ Result<AuthorizerPtr> PodIdentityAuthorizer(const TriggerAuthInput& in, const Au
                            who + "'s podIdentity " + id.provider +
                            ": both would set the credential; remove authModes from the trigger");
     }
+    EBB_RETURN_IF_ERROR(CheckTenantRouting(*in.authentication));
     Result<AuthorizerPtr> a = TokenIdentity(in, ctx, id);
     if (!a.ok()) return a.status().WithContext(who + " (podIdentity " + id.provider + ")");
     return a;
@@ -71,6 +72,19 @@ bool HasPodIdentity(const api::TriggerAuthentication& ta) {
 }
 
 }  // namespace
+
+Status CheckTenantRouting(const api::TriggerAuthentication& ta) {
+  if (ta.cluster_scoped || !ta.spec.pod_identity || ta.spec.pod_identity->identity_authority_host.empty()) {
+    return Status::Ok();
+  }
+  return InvalidConfig(
+      ta.KindName() + " " + ta.metadata.Key() + ": spec.podIdentity.identityAuthorityHost \"" +
+      ta.spec.pod_identity->identity_authority_host +
+      "\" is not honoured in a namespaced TriggerAuthentication: the token exchange sends the "
+      "operator's service-account token to that host, and only the operator's configuration may choose "
+      "where it goes. Fix: remove the field (the authority comes from AZURE_AUTHORITY_HOST or the "
+      "trigger's cloud), or set it in a ClusterTriggerAuthentication");
+}
 
 Result<AuthorizerPtr> BuildAuthorizer(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
   if (!in.authentication) {

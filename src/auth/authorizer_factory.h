@@ -37,6 +37,10 @@ struct AuthorizerContext {
   bool allow_insecure = false;
   // IMDS endpoint override (ebb's --imds-endpoint). Default "".
   std::string imds_endpoint;
+  // Hosts, besides the Azure managed-Prometheus domains, that tokens of
+  // ebb's own identities may be sent to (ebb's --token-destination, each
+  // checked by ValidateDestinationPattern). Default none.
+  std::vector<std::string> token_destinations;
 };
 
 // What one trigger brings.
@@ -50,7 +54,18 @@ struct TriggerAuthInput {
 
 // kInvalidConfig with the fix: authModes without authenticationRef, a
 // TriggerAuthentication that provides nothing, pod identity combined with
-// authModes, unsupported providers, missing parameters or variables.
+// authModes, unsupported providers, missing parameters or variables, a
+// namespaced TriggerAuthentication that tries to route a credential
+// (CheckTenantRouting).
+// Where a credential is sent is decided by the operator's configuration
+// (flags, environment, ClusterTriggerAuthentication), never by a namespace
+// tenant. kInvalidConfig naming the field and the fix when a namespaced
+// TriggerAuthentication sets podIdentity.identityAuthorityHost (the token
+// exchange would POST the operator's service-account token there). KEDA
+// ignores the field; ebb refuses it so that the manifest's author learns it
+// has no effect. Ok for a ClusterTriggerAuthentication.
+Status CheckTenantRouting(const api::TriggerAuthentication& authentication);
+
 Result<AuthorizerPtr> BuildAuthorizer(const TriggerAuthInput& input, const AuthorizerContext& context);
 
 }  // namespace ebb::auth

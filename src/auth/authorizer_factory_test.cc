@@ -183,6 +183,79 @@ TEST(BuildAuthorizer, AzureWorkloadIdentityGivesATokenAuthorizer) {
   EXPECT_THAT((*a)->IdentityKey(), HasSubstr("00000000-0000-0000-0000-000000000001"));
 }
 
+AuthorizerContext WorkloadContext(const Clock& clock) {
+  AuthorizerContext ctx = Context(clock);
+  ctx.azure_env = {{"AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001"},
+                   {"AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000002"},
+                   {"AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"}};
+  return ctx;
+}
+
+// Issue 13 (critical): a namespace tenant must not choose where the
+// operator's service-account token is POSTed.
+TEST(BuildAuthorizer, NamespacedAuthorityHostIsRefusedNotFollowed) {
+  SimulatedClock clock;
+  api::PodIdentity id;
+  id.provider = "azure-workload";
+  id.identity_authority_host = "https://attacker.example/";
+  api::TriggerAuthentication ta = Ta(id);
+  TriggerAuthInput in{{}, &ta, {}, "", ""};
+  auto a = BuildAuthorizer(in, WorkloadContext(clock));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(a.status().message(), HasSubstr("TriggerAuthentication ns/prom-auth: "
+                                              "spec.podIdentity.identityAuthorityHost"));
+  EXPECT_THAT(a.status().message(), HasSubstr("ClusterTriggerAuthentication"));
+  EXPECT_FALSE(CheckTenantRouting(ta).ok());
+}
+
+TEST(BuildAuthorizer, ClusterTriggerAuthenticationMayChooseTheAuthority) {
+  SimulatedClock clock;
+  api::PodIdentity id;
+  id.provider = "azure-workload";
+  id.identity_authority_host = "https://login.partner.example/";
+  api::TriggerAuthentication ta = Ta(id);
+  ta.cluster_scoped = true;
+  ta.metadata.namespace_name = "";
+  EXPECT_TRUE(CheckTenantRouting(ta).ok());
+  TriggerAuthInput in{{}, &ta, {}, "", ""};
+  auto a = BuildAuthorizer(in, WorkloadContext(clock));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_THAT((*a)->IdentityKey(), HasSubstr("https://login.partner.example/"));
+}
+
+// The token authorizer the factory builds sends only to the operator's
+// allowed destinations: the Azure domains, plus --token-destination.
+TEST(BuildAuthorizer, TokenDestinationsComeFromTheOperatorOnly) {
+  SimulatedClock clock;
+  api::PodIdentity id;
+  id.provider = "azure-workload";
+  api::TriggerAuthentication ta = Ta(id);
+  TriggerAuthInput in{{}, &ta, {}, "", ""};
+  for (bool allowed : {false, true}) {
+    AuthorizerContext ctx = WorkloadContext(clock);
+    if (allowed) ctx.token_destinations = {"prom.corp.example"};
+    auto a = BuildAuthorizer(in, ctx);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    http::FakeHttpClient fake([](const http::HttpRequest&) -> Result<http::HttpResponse> {
+      return Unavailable("no token endpoint here");
+    });
+    http::HttpRequest req;
+    req.url = "https://prom.corp.example/api/v1/query?query=up";
+    std::optional<Result<http::HttpResponse>> got;
+    (*a)->Send(fake, req, [&](Result<http::HttpResponse> r) { got = std::move(r); });
+    ASSERT_TRUE(got.has_value());
+    ASSERT_FALSE(got->ok());
+    if (allowed) {
+      // Allowed: it went on to read the (absent) token file; nothing reached the server.
+      EXPECT_THAT(got->status().message(), HasSubstr("/nonexistent/token"));
+    } else {
+      EXPECT_THAT(got->status().message(), HasSubstr("--token-destination prom.corp.example"));
+      EXPECT_TRUE(fake.requests().empty());
+    }
+  }
+}
+
 TEST(BuildAuthorizer, UnsupportedProvidersSayWhatIsSupported) {
   SimulatedClock clock;
   api::PodIdentity id;

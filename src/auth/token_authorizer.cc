@@ -80,6 +80,7 @@ void TokenAuthorizer::Send(http::HttpClient& client, http::HttpRequest request, 
                               " over plain http; use https (plain http needs the explicit option for "
                               "local testing)"));
   }
+  if (Status s = options_.destinations.Check(request.url, Describe()); !s.ok()) return done(s);
   RemoveAuthorization(request.headers);
   auto call = std::make_shared<Call>(Call{cache_, source_, client, std::move(request), std::move(done)});
   Attempt(call, 1);

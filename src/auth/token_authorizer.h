@@ -3,7 +3,8 @@
 // TokenCache, sends the request with "Authorization: Bearer ...", and on a
 // 401 drops that token, gets a fresh one and retries once.
 //
-//   auto authz = std::make_shared<TokenAuthorizer>(cache, source);
+//   auto authz = std::make_shared<TokenAuthorizer>(
+//       cache, source, TokenAuthorizerOptions{.destinations = AzureTokenDestinations({})});
 //   authz->Send(client, std::move(query_request), [](Result<HttpResponse> r) { ... });
 //
 // Outcomes of Send:
@@ -19,13 +20,16 @@
 //   expiry, and "401 twice with a fresh token" is the whole diagnosis;
 // - a plain http:// target: kInvalidConfig, nothing sent, unless
 //   TokenAuthorizerOptions::allow_insecure_target (as the Azure SDKs,
-//   which refuse to send bearer tokens without TLS).
+//   which refuse to send bearer tokens without TLS);
+// - a target whose host TokenAuthorizerOptions::destinations does not allow:
+//   kInvalidConfig, nothing sent, no token fetched (token_destination.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "auth/authorizer.h"
+#include "auth/token_destination.h"
 #include "auth/token_cache.h"
 #include "auth/token_source.h"
 
@@ -35,6 +39,10 @@ struct TokenAuthorizerOptions {
   // Permit sending the token to http:// URLs (local emulators only).
   // Default false.
   bool allow_insecure_target = false;
+  // Hosts the token may be sent to; REQUIRED in practice: the default
+  // (empty) allows none. The operator's configuration decides, never the
+  // trigger (token_destination.h).
+  TokenDestinations destinations;
 };
 
 // Thread-safe (immutable; the cache is thread-safe). Shares ownership of the

@@ -27,8 +27,14 @@ class AuthorizerTest : public ::testing::Test {
     id.provider = "azure-workload";
     source_ = std::make_shared<AzureWorkloadIdentitySource>(ResolveAzureWorkloadConfig(id, env, {}).value(), clock_);
     cache_ = std::make_shared<TokenCache>(clock_);
-    authorizer_ = std::make_shared<TokenAuthorizer>(cache_, source_);
+    authorizer_ = std::make_shared<TokenAuthorizer>(cache_, source_, Options());
     client_.SetHandler([this](const HttpRequest& r) { return Handle(r); });
+  }
+
+  static TokenAuthorizerOptions Options() {
+    TokenAuthorizerOptions o;
+    o.destinations = AzureTokenDestinations({"prometheus.local"});
+    return o;
   }
 
   Result<HttpResponse> Handle(const HttpRequest& r) {
@@ -162,10 +168,35 @@ TEST_F(AuthorizerTest, PlainHttpTargetRefusedUnlessAllowed) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig);
   EXPECT_TRUE(client_.requests().empty());
-  TokenAuthorizerOptions allow;
+  TokenAuthorizerOptions allow = Options();
   allow.allow_insecure_target = true;
   authorizer_ = std::make_shared<TokenAuthorizer>(cache_, source_, allow);
   EXPECT_EQ(Send("http://prometheus.local:9090/api/v1/query?query=up")->status, 200);
+}
+
+// The critical rule of issue 13: a tenant's serverAddress cannot pull the
+// operator's token to a host of its choosing; nothing is fetched or sent.
+TEST_F(AuthorizerTest, TokenNeverGoesToAHostTheOperatorDidNotAllow) {
+  accepted_ = {testing::AccessJwt("1")};
+  for (const char* url : {"https://attacker.example/api/v1/query?query=up",
+                          "https://prometheus.monitor.azure.com.attacker.example/api/v1/query",
+                          "https://prometheus.monitor.azure.com/api/v1/query",
+                          "https://ws.eastus.prometheus.monitor.azure.com@attacker.example/api/v1/query"}) {
+    Result<HttpResponse> r = Send(url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig) << url;
+    if (std::string(url).find('@') == std::string::npos) {  // userinfo is refused by the URL parser first
+      EXPECT_NE(r.status().message().find("--token-destination"), std::string::npos) << r.status().message();
+    }
+  }
+  EXPECT_TRUE(client_.requests().empty());
+  EXPECT_EQ(TokenRequests(), 0u);
+}
+
+TEST_F(AuthorizerTest, DefaultOptionsAllowNoDestination) {
+  authorizer_ = std::make_shared<TokenAuthorizer>(cache_, source_);
+  EXPECT_FALSE(Send().ok());
+  EXPECT_TRUE(client_.requests().empty());
 }
 
 TEST_F(AuthorizerTest, ManyConcurrent401sOnOneTokenCauseOneRefresh) {

@@ -65,7 +65,8 @@ TEST_F(SecretsTest, SuccessRetryAndSecond401) {
     // A hostile server echoing the token back in its error.
     return testing::Json(401, R"({"error":{"code":"AuthenticationFailed","message":"bad token )" + access2 + "\"}}");
   });
-  TokenAuthorizer authz(std::make_shared<TokenCache>(clock_), source_);
+  TokenAuthorizer authz(std::make_shared<TokenCache>(clock_), source_,
+                        TokenAuthorizerOptions{.destinations = AzureTokenDestinations({})});
   Result<HttpResponse> r = Send(authz, client);
   ASSERT_FALSE(r.ok());
   ExpectNoSecret(r.status().ToString());

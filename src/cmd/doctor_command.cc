@@ -99,6 +99,7 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
   ctx.query_time = query_time;
   ctx.value = options.value;
   ctx.allow_insecure = options.allow_insecure_auth;
+  ctx.token_destinations = options.token_destinations;
   ctx.connect_timeout = options.connect_timeout;
   std::unique_ptr<http::CurlHttpClient> client;
   if (!options.offline) {

@@ -30,6 +30,9 @@ struct DoctorOptions {
   // Permit http:// token authorities and bearer tokens over plain http
   // (local emulators only). Default false.
   bool allow_insecure_auth = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus domains
+  // that tokens of ebb\'s own identities may go to (token_destination.h).
+  std::vector<std::string> token_destinations;
   // The environment doctor reads (AZURE_*, proxies). Default: the process's.
   // Tests set it.
   std::optional<std::map<std::string, std::string>> environment;

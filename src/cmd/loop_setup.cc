@@ -17,12 +17,14 @@ metrics::KedaMetricsOptions LoopMetricsOptions(std::shared_ptr<auth::TokenCache>
 
 controller::TriggerEnvironment LoopTriggerEnvironment(const Clock& clock,
                                                       std::shared_ptr<auth::TokenCache> token_cache,
-                                                      bool allow_insecure) {
+                                                      bool allow_insecure,
+                                                      const std::vector<std::string>& token_destinations) {
   controller::TriggerEnvironment env;
   env.auth.clock = &clock;
   env.auth.token_cache = std::move(token_cache);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
   env.auth.allow_insecure = allow_insecure;
+  env.auth.token_destinations = token_destinations;
   return env;
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "auth/token_cache.h"
 #include "common/clock.h"
@@ -17,9 +19,11 @@ namespace ebb::cmd {
 metrics::KedaMetricsOptions LoopMetricsOptions(std::shared_ptr<auth::TokenCache> token_cache,
                                                http::CurlHttpClient& http);
 
-// `clock` must outlive the environment. `allow_insecure`: --allow-insecure-auth.
+// `clock` must outlive the environment. `allow_insecure`: --allow-insecure-auth;
+// `token_destinations`: --token-destination.
 controller::TriggerEnvironment LoopTriggerEnvironment(const Clock& clock,
                                                       std::shared_ptr<auth::TokenCache> token_cache,
-                                                      bool allow_insecure);
+                                                      bool allow_insecure,
+                                                      const std::vector<std::string>& token_destinations);
 
 }  // namespace ebb::cmd

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "auth/token_destination.h"
 #include "cmd/doctor_command.h"
 #include "cmd/query_command.h"
 #include "cmd/operator_command.h"
@@ -11,6 +12,20 @@
 #include "cmd/version.h"
 
 namespace {
+
+// The flags that decide how and where credentials may be sent; the same on
+// every subcommand that sends queries.
+void AddAuthFlags(CLI::App* cmd, bool& allow_insecure, std::vector<std::string>& destinations) {
+  cmd->add_flag("--allow-insecure-auth", allow_insecure,
+                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  cmd->add_option("--token-destination", destinations,
+                  "A host (or *.domain) that tokens of ebb's own identities may be sent to, besides the "
+                  "Azure Managed Prometheus domains (repeatable)")
+      ->check([](const std::string& v) {
+        ebb::Status s = ebb::auth::ValidateDestinationPattern(v);
+        return s.ok() ? std::string() : s.message();
+      });
+}
 
 void AddVersion(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("version", "Print ebb's version");
@@ -28,8 +43,7 @@ void AddQuery(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("-o,--output", options.output, "text or json")->capture_default_str();
   cmd->add_option("--time", options.time, "Evaluate at this RFC 3339 time instead of now");
-  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
-                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  AddAuthFlags(cmd, options.allow_insecure_auth, options.token_destinations);
   cmd->callback([exit_code] { *exit_code = ebb::cmd::RunQuery(options, std::cout, std::cerr); });
 }
 
@@ -49,8 +63,7 @@ void AddSimulate(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--initial-replicas", initial, "Replicas before the first row (default: minReplicaCount)");
   cmd->add_option("-o,--output", options.output, "csv or json")->capture_default_str();
-  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
-                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  AddAuthFlags(cmd, options.allow_insecure_auth, options.token_destinations);
   cmd->callback([exit_code] {
     if (initial >= 0) options.initial_replicas = initial;
     *exit_code = ebb::cmd::RunSimulate(options, std::cout, std::cerr);
@@ -74,8 +87,7 @@ void AddDoctor(CLI::App& app, int* exit_code) {
   cmd->add_option("--time", options.time, "Send the query at this RFC 3339 time instead of now");
   CLI::Option* value_option =
       cmd->add_option("--value", value, "A metric value for the threshold check (with --offline)");
-  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
-                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  AddAuthFlags(cmd, options.allow_insecure_auth, options.token_destinations);
   cmd->callback([exit_code, value_option] {
     if (value_option->count() > 0) options.value = value;
     *exit_code = ebb::cmd::RunDoctor(options, std::cout, std::cerr);
@@ -94,8 +106,7 @@ void AddRun(CLI::App& app, int* exit_code) {
   cmd->add_flag("--dry-run", options.dry_run, "Decide and log, but change nothing");
   cmd->add_option("--reload-interval", options.reload_seconds, "Seconds between checks of the files")
       ->capture_default_str();
-  cmd->add_flag("--allow-insecure-auth", options.allow_insecure_auth,
-                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  AddAuthFlags(cmd, options.allow_insecure_auth, options.token_destinations);
   cmd->callback([exit_code] { *exit_code = ebb::cmd::RunLoop(options, std::cerr); });
 }
 
@@ -131,8 +142,7 @@ void AddOperator(CLI::App& app, int* exit_code) {
   cmd->add_option("--kube-api-qps", o.kube_qps, "Client-side rate limit of Kubernetes API requests")
       ->capture_default_str();
   cmd->add_option("--kube-api-burst", o.kube_burst, "Burst of that rate limit")->capture_default_str();
-  cmd->add_flag("--allow-insecure-auth", o.allow_insecure_auth,
-                "Allow http:// token authorities and bearer tokens over plain http (local testing)");
+  AddAuthFlags(cmd, o.allow_insecure_auth, o.token_destinations);
   cmd->callback([exit_code] { *exit_code = ebb::cmd::RunOperator(o, std::cerr); });
 }
 

@@ -121,7 +121,7 @@ int RunOperator(const OperatorCommandOptions& o, std::ostream& err) {
   metrics::KedaMetrics keda_metrics(registry, LoopMetricsOptions(token_cache, http));
 
   controller::TriggerEnvironment env =
-      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth);
+      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth, o.token_destinations);
   env.resolve.cluster_object_namespace =
       o.cluster_object_namespace.empty() ? own_namespace : o.cluster_object_namespace;
   // KEDA reads `env` references from the target's pod template; ebb does

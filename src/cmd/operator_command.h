@@ -28,6 +28,9 @@ struct OperatorCommandOptions {
   double kube_qps = 200;
   int kube_burst = 400;
   bool allow_insecure_auth = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus domains
+  // that tokens of ebb\'s own identities may go to (token_destination.h).
+  std::vector<std::string> token_destinations;
 };
 
 // Runs until SIGINT or SIGTERM. Exit code: 0 after a clean shutdown, 2 for

@@ -14,6 +14,9 @@ struct QueryOptions {
   // Permit http:// token authorities and bearer tokens over plain http
   // (local emulators only). Default false.
   bool allow_insecure_auth = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus domains
+  // that tokens of ebb\'s own identities may go to (token_destination.h).
+  std::vector<std::string> token_destinations;
   // Evaluate at this time (RFC 3339) instead of now: backtesting, or
   // reproducing what a poll saw. Default "" (now).
   std::string time;

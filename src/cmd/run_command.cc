@@ -91,7 +91,7 @@ int RunLoop(const RunOptions& o, std::ostream& err) {
 
   targets::ProcessPoolResolver resolver;
   controller::TriggerEnvironment env =
-      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth);
+      LoopTriggerEnvironment(clock, token_cache, o.allow_insecure_auth, o.token_destinations);
   controller::LoggingStatusSink status_sink(log);
   controller::ControllerOptions co;
   co.dry_run = o.dry_run;

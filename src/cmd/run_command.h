@@ -18,6 +18,9 @@ struct RunOptions {
   bool dry_run = false;                           // decide and log, change nothing
   int reload_seconds = 2;                         // how often the files are checked
   bool allow_insecure_auth = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus domains
+  // that tokens of ebb\'s own identities may go to (token_destination.h).
+  std::vector<std::string> token_destinations;
 };
 
 // Runs until SIGINT or SIGTERM. Exit code: 0 after a clean shutdown, 2 for

@@ -89,13 +89,14 @@ Result<std::vector<prometheus::RangePoint>> FetchRange(const controller::BuiltTr
 // its point at that time, or (none returned) 0 under ignoreNullValues as
 // the instant query would read it, else a failure.
 Result<scaling::Series> SeriesFromPrometheus(const api::ScaledObject& so, const api::ManifestSet& set,
-                                             const Window& w, bool allow_insecure) {
+                                             const Window& w, const SimulateOptions& o) {
   const Clock& clock = RealClock::Instance();
   controller::TriggerEnvironment env;
   env.auth.clock = &clock;
   env.auth.token_cache = std::make_shared<auth::TokenCache>(clock);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
-  env.auth.allow_insecure = allow_insecure;
+  env.auth.allow_insecure = o.allow_insecure_auth;
+  env.auth.token_destinations = o.token_destinations;
   http::CurlHttpClient client;
   scaling::Series series;
   for (Time t = w.start; t <= w.end; t += w.step) series.times.push_back(ToUnixSeconds(t));
@@ -150,7 +151,7 @@ int RunSimulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) 
       err << "error: " << w.status().message() << "\n";
       return 2;
     }
-    series = SeriesFromPrometheus(**so, loaded.set, *w, o.allow_insecure_auth);
+    series = SeriesFromPrometheus(**so, loaded.set, *w, o);
     if (!series.ok()) {
       err << "error: " << series.status().ToString() << "\n";
       return 1;

@@ -21,6 +21,9 @@ struct SimulateOptions {
   std::optional<int> initial_replicas;  // default: minReplicaCount
   std::string output = "csv";           // csv | json
   bool allow_insecure_auth = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus domains
+  // that tokens of ebb\'s own identities may go to (token_destination.h).
+  std::vector<std::string> token_destinations;
 };
 
 // Exit code: 0 printed, 1 fetching from Prometheus failed, 2 unusable input.

@@ -76,6 +76,9 @@ struct DoctorContext {
   std::optional<double> value;
   // http:// token authorities and bearer tokens over http (emulators).
   bool allow_insecure = false;
+  // --token-destination: hosts besides the Azure managed-Prometheus
+  // domains that tokens of ebb's own identities may go to. Default none.
+  std::vector<std::string> token_destinations;
   // Bound on the endpoint probe's connect and TLS handshake. Default 5 s.
   std::chrono::milliseconds connect_timeout{5000};
   // Namespace of ClusterTriggerAuthentication Secrets. Default "keda".

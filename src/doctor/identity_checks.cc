@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "auth/azure_scope.h"
+#include "auth/authorizer_factory.h"
 #include "auth/token_authorizer.h"
 #include "common/strings.h"
 #include "doctor/checks.h"
@@ -202,6 +203,11 @@ CheckResult CheckIdentityEnv(TriggerUnderTest& t, const DoctorContext& ctx) {
   CheckResult r = NewCheck("identity.env", t.Scope());
   if (t.UsesManagedIdentity()) return CheckManagedIdentityEnv(t, ctx, std::move(r));
   const api::PodIdentity& pi = *t.authentication->spec.pod_identity;
+  if (Status routed = auth::CheckTenantRouting(*t.authentication); !routed.ok()) {
+    return Fail(r, routed.message(),
+                "delete spec.podIdentity.identityAuthorityHost, or move the identity to a "
+                "ClusterTriggerAuthentication");
+  }
   WorkloadSettings w = ReadSettings(pi, ctx.env);
   if (std::optional<CheckResult> rejected = RejectSettings(w, r)) return *rejected;
   auth::AzureIdentityOptions options;
@@ -309,6 +315,7 @@ CheckResult CheckTokenExchange(TriggerUnderTest& t, const DoctorContext& ctx) {
   t.token_source = source;
   auth::TokenAuthorizerOptions options;
   options.allow_insecure_target = ctx.allow_insecure;
+  options.destinations = auth::AzureTokenDestinations(ctx.token_destinations);
   t.authorizer = std::make_shared<auth::TokenAuthorizer>(ctx.token_cache, source, options);
   Time now = ctx.clock->Now();
   r.detail = "Entra ID issued a token (" + source->Describe() + "): audience \"" + token->audience +

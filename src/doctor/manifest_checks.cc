@@ -182,6 +182,13 @@ std::optional<CheckResult> ResolveParams(TriggerUnderTest& t, const DoctorContex
   return std::nullopt;
 }
 
+// The scope the token exchange asks for (the one auth really uses), or why
+// there is none.
+std::string ScopeOf(const prometheus::PrometheusConfig& c) {
+  Result<std::string> scope = auth::AzurePrometheusScope(c.cloud, c.azure_managed_prometheus_resource_url);
+  return scope.ok() ? *scope : "(no scope: " + scope.status().message() + ")";
+}
+
 // Builds the Authorizer of a trigger without a pod identity, exactly as
 // the operator does (static credentials, or none).
 CheckResult BuildStatic(TriggerUnderTest& t, const DoctorContext& ctx, CheckResult r,
@@ -189,6 +196,7 @@ CheckResult BuildStatic(TriggerUnderTest& t, const DoctorContext& ctx, CheckResu
   auth::AuthorizerContext actx;
   actx.azure_env = ctx.env;
   actx.allow_insecure = ctx.allow_insecure;
+  actx.token_destinations = ctx.token_destinations;
   auth::TriggerAuthInput in;
   in.auth_modes = t.config->auth_modes;
   in.cloud = t.config->cloud;
@@ -264,12 +272,12 @@ CheckResult CheckAzureHostIdentity(const TriggerUnderTest& t) {
     r.status = CheckResult::kFail;
     r.detail = url->host + " belongs to " + host_cloud + " but metadata.cloud is " +
                t.config->cloud + ": the token would be for " +
-               t.config->AzureManagedPrometheusScope() + " and the endpoint would answer 401";
+               ScopeOf(*t.config) + " and the endpoint would answer 401";
     r.fix = "set metadata.cloud: " + host_cloud + " (or correct serverAddress)";
     return r;
   }
   r.detail = url->host + ": token from " + t.provider + ", scope " +
-             t.config->AzureManagedPrometheusScope();
+             ScopeOf(*t.config);
   return r;
 }
 

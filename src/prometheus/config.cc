@@ -23,7 +23,8 @@ constexpr const char* kKnownKeys[] = {"serverAddress",   "query",
                                       "unsafeSsl",       "timeout",
                                       "authModes",       "authMode",
                                       "cloud",           "azureManagedPrometheusResourceURL",
-                                      "awsRegion",       "identityOwner"};
+                                      "awsRegion",       "identityOwner",
+                                      "credentialsFromEnv", "credentialsFromEnvFile"};
 
 Status KeyError(std::string_view key, std::string_view what) {
   return InvalidConfig("metadata." + std::string(key) + ": " + std::string(what));
@@ -219,6 +220,25 @@ void WarnUnknownKeys(const Metadata& m, std::vector<std::string>& warnings) {
   }
 }
 
+// Keys that ask for a cloud credential ebb cannot produce yet. Ignoring them
+// (with a warning) would send the query unauthenticated, so each is refused
+// with the field named.
+Status RefuseUnsupportedCloudAuth(const Metadata& m) {
+  for (const char* key : {"credentialsFromEnv", "credentialsFromEnvFile"}) {
+    if (!Get(m, key)) continue;
+    return KeyError(key, "Google service-account credentials for Google Cloud Managed Service for "
+                         "Prometheus are not supported by ebb yet, and ebb never sends the query "
+                         "without the credential it was asked to use; remove the trigger or use a "
+                         "Prometheus endpoint ebb can authenticate to");
+  }
+  if (Get(m, "awsRegion")) {
+    return KeyError("awsRegion", "Amazon Managed Service for Prometheus (SigV4 signing) is not supported "
+                                 "by ebb yet, and ebb never sends the query unsigned; remove the trigger "
+                                 "or use a Prometheus endpoint ebb can authenticate to");
+  }
+  return Status::Ok();
+}
+
 // Fills the fields that have defaults; the required ones are done by the caller.
 Status ParseOptional(const Metadata& m, PrometheusConfig& c) {
   Result<double> activation = Number(m, "activationThreshold", 0);
@@ -251,14 +271,6 @@ Status ParseOptional(const Metadata& m, PrometheusConfig& c) {
 
 }  // namespace
 
-std::string PrometheusConfig::AzureManagedPrometheusScope() const {
-  if (cloud == kCloudPrivate) return azure_managed_prometheus_resource_url;
-  if (cloud == kCloudAzureUsGovernment)
-    return "https://prometheus.monitor.usgovcloudapi.net/.default";
-  if (cloud == kCloudAzureChina) return "https://prometheus.monitor.chinacloudapp.cn/.default";
-  return "https://prometheus.monitor.azure.com/.default";
-}
-
 Result<PrometheusConfig> ParsePrometheusMetadata(const Metadata& metadata) {
   PrometheusConfig c;
   Result<std::string> server = ServerAddress(metadata, c.warnings);
@@ -273,6 +285,7 @@ Result<PrometheusConfig> ParsePrometheusMetadata(const Metadata& metadata) {
   if (!t) return KeyError("threshold", Quoted(*threshold) + " is not a number");
   if (*t <= 0) return KeyError("threshold", Quoted(*threshold) + " must be greater than 0");
   c.threshold = *t;
+  EBB_RETURN_IF_ERROR(RefuseUnsupportedCloudAuth(metadata));
   EBB_RETURN_IF_ERROR(ParseOptional(metadata, c));
   WarnUnknownKeys(metadata, c.warnings);
   return c;

@@ -52,11 +52,6 @@ struct PrometheusConfig {
   std::string identity_owner;  // Default: "" ("pod"); "operator" for KEDA's own identity
   // Things that parse but are probably mistakes, for events and doctor.
   std::vector<std::string> warnings;
-
-  // The OAuth scope to ask Azure AD for when this trigger queries Azure
-  // Managed Prometheus: the cloud's resource + "/.default", or the Private
-  // resource URL as written.
-  std::string AzureManagedPrometheusScope() const;
 };
 
 // Parses a prometheus trigger's metadata. kInvalidConfig naming the key.

@@ -44,7 +44,6 @@ TEST(PrometheusConfigTest, MinimalGetsKedaDefaults) {
   EXPECT_EQ(c->timeout, std::chrono::milliseconds(3000));
   EXPECT_THAT(c->auth_modes, IsEmpty());
   EXPECT_EQ(c->cloud, "AzurePublicCloud");
-  EXPECT_EQ(c->AzureManagedPrometheusScope(), "https://prometheus.monitor.azure.com/.default");
   EXPECT_THAT(c->warnings, IsEmpty());
 }
 
@@ -61,7 +60,6 @@ TEST(PrometheusConfigTest, EveryKey) {
                                           {"timeout", "5s"},
                                           {"authModes", "basic, tls"},
                                           {"cloud", "azureusgovernmentcloud"},
-                                          {"awsRegion", "eu-west-1"},
                                           {"identityOwner", "operator"}};
   auto c = ParsePrometheusMetadata(m);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -78,9 +76,6 @@ TEST(PrometheusConfigTest, EveryKey) {
   EXPECT_EQ(c->timeout, std::chrono::milliseconds(5000));
   EXPECT_THAT(c->auth_modes, ElementsAre("basic", "tls"));
   EXPECT_EQ(c->cloud, "AzureUSGovernmentCloud");
-  EXPECT_EQ(c->AzureManagedPrometheusScope(),
-            "https://prometheus.monitor.usgovcloudapi.net/.default");
-  EXPECT_EQ(c->aws_region, "eu-west-1");
   EXPECT_EQ(c->identity_owner, "operator");
   EXPECT_THAT(c->warnings, IsEmpty());
 }
@@ -184,9 +179,19 @@ TEST(PrometheusConfigTest, AuthModesValidated) {
   EXPECT_THAT(e, HasSubstr("basic, bearer, tls, custom"));
 }
 
+// Ignoring these keys would send the query without the credential the user
+// asked for; each is refused with the field named (issue 14).
+TEST(PrometheusConfigTest, CloudCredentialKeysEbbCannotHonourAreRefused) {
+  for (const char* key : {"credentialsFromEnv", "credentialsFromEnvFile", "awsRegion"}) {
+    std::string e = ErrorOf(ParseWith(key, "X"));
+    EXPECT_THAT(e, HasSubstr(std::string("metadata.") + key + ": ")) << key;
+    EXPECT_THAT(e, HasSubstr("not supported by ebb yet")) << key;
+  }
+  EXPECT_TRUE(ParseWith("awsRegion", "  ").ok());  // blank is absent, as KEDA reads it
+}
+
 TEST(PrometheusConfigTest, Clouds) {
-  EXPECT_EQ(ParseWith("cloud", "AzureChinaCloud")->AzureManagedPrometheusScope(),
-            "https://prometheus.monitor.chinacloudapp.cn/.default");
+  EXPECT_EQ(ParseWith("cloud", "AzureChinaCloud")->cloud, "AzureChinaCloud");
   EXPECT_THAT(
       ErrorOf(ParseWith("cloud", "Private")),
       HasSubstr("metadata.azureManagedPrometheusResourceURL: required when cloud is Private"));
@@ -196,7 +201,7 @@ TEST(PrometheusConfigTest, Clouds) {
   auto c = ParsePrometheusMetadata(m);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->cloud, "Private");
-  EXPECT_EQ(c->AzureManagedPrometheusScope(), "https://prometheus.monitor.example/.default");
+  EXPECT_EQ(c->azure_managed_prometheus_resource_url, "https://prometheus.monitor.example/.default");
   EXPECT_THAT(ErrorOf(ParseWith("cloud", "AzureGermanCloud")), HasSubstr("metadata.cloud"));
 }
 
