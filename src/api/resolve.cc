@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/strings.h"
+
 namespace ebb::api {
 
 namespace {
@@ -69,6 +71,19 @@ Status ResolveEnv(const TriggerAuthentication& auth, const ResolveOptions& optio
   return Status::Ok();
 }
 
+// KEDA trims surrounding whitespace from every parameter it reads and treats
+// a value that is empty after trimming as absent: a Secret written with
+// `echo` (trailing newline) works there, so it must work here.
+std::map<std::string, SecretString> TrimParameters(std::map<std::string, SecretString> params) {
+  std::map<std::string, SecretString> out;
+  for (auto& [name, value] : params) {
+    std::string_view trimmed = Trim(value.Reveal());
+    if (trimmed.empty()) continue;
+    out.emplace(name, trimmed.size() == value.Reveal().size() ? std::move(value) : SecretString(std::string(trimmed)));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<const TriggerAuthentication*> FindAuthentication(const ObjectLookup& lookup,
@@ -95,11 +110,13 @@ Result<std::map<std::string, SecretString>> ResolveAuthParameters(
   }
   std::string object_ns = auth.cluster_scoped ? options.cluster_object_namespace : ns;
   std::map<std::string, SecretString> params;
-  Status s = ResolveSecrets(auth, object_ns, lookup, &params);
+  // KEDA's order: env, then configMapTargetRef, then secretTargetRef; a
+  // later source overwrites an earlier one for the same parameter.
+  Status s = ResolveEnv(auth, options, &params);
   if (s.ok()) s = ResolveConfigMaps(auth, object_ns, lookup, &params);
-  if (s.ok()) s = ResolveEnv(auth, options, &params);
+  if (s.ok()) s = ResolveSecrets(auth, object_ns, lookup, &params);
   if (!s.ok()) return s.WithContext(auth.KindName() + " " + auth.metadata.Key());
-  return params;
+  return TrimParameters(std::move(params));
 }
 
 }  // namespace ebb::api

@@ -34,7 +34,10 @@ Result<const TriggerAuthentication*> FindAuthentication(const ObjectLookup& look
                                                         const std::string& ns,
                                                         const AuthenticationRef& ref);
 
-// Every parameter of `auth`. kNotFound names the missing Secret, ConfigMap,
+// Every parameter of `auth`, as KEDA resolves them: env, then ConfigMaps,
+// then Secrets (a later source wins for the same parameter); each value
+// trimmed of surrounding whitespace, and one empty after trimming left out
+// (absent). kNotFound names the missing Secret, ConfigMap,
 // key or variable and the spec field that refers to it; kInvalidConfig for
 // a source ebb does not support.
 Result<std::map<std::string, SecretString>> ResolveAuthParameters(

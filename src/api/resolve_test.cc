@@ -105,5 +105,59 @@ TEST(Resolve, MissingEnvIsAnErrorNotAnEmptyValue) {
   EXPECT_NE(params.status().message().find("EBB_TEST_VALUE is not set"), std::string::npos);
 }
 
+ManifestSet PrecedenceSet() {
+  auto docs = ParseDocuments(R"(apiVersion: keda.sh/v1alpha1
+kind: TriggerAuthentication
+metadata: {name: all, namespace: ns}
+spec:
+  env:
+  - {parameter: password, name: EBB_TEST_VALUE}
+  - {parameter: username, name: EBB_TEST_VALUE}
+  - {parameter: customAuthValue, name: EBB_TEST_VALUE}
+  configMapTargetRef:
+  - {parameter: password, name: cm, key: p}
+  - {parameter: username, name: cm, key: u}
+  secretTargetRef:
+  - {parameter: password, name: s, key: p}
+  - {parameter: bearerToken, name: s, key: blank}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: ns}
+stringData: {p: "  from-secret\n", blank: " \n "}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, namespace: ns}
+data: {p: from-configmap, u: "\tfrom-configmap "}
+)", "p.yaml");
+  return BuildManifestSet(std::move(*docs));
+}
+
+// KEDA's resolver fills env, then configMapTargetRef, then secretTargetRef,
+// each overwriting the one before (pkg/scaling/resolver).
+TEST(Resolve, SecretOverConfigMapOverEnvAsKeda) {
+  ManifestSet set = PrecedenceSet();
+  auto ta = FindAuthentication(set, "ns", AuthenticationRef{"all", "TriggerAuthentication"});
+  ASSERT_TRUE(ta.ok());
+  auto params = ResolveAuthParameters(**ta, "ns", set, Options());
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  EXPECT_EQ(params->at("password").Reveal(), "from-secret");
+  EXPECT_EQ(params->at("username").Reveal(), "from-configmap");
+  EXPECT_EQ(params->at("customAuthValue").Reveal(), "from-env");
+}
+
+// KEDA's TrimSpace: a Secret made with `echo` (trailing newline) works, and
+// a value that is blank after trimming counts as absent.
+TEST(Resolve, ValuesAreTrimmedAndBlankOnesAreAbsent) {
+  ManifestSet set = PrecedenceSet();
+  auto ta = FindAuthentication(set, "ns", AuthenticationRef{"all", "TriggerAuthentication"});
+  auto params = ResolveAuthParameters(**ta, "ns", set, Options());
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  EXPECT_EQ(params->count("bearerToken"), 0u);
+  EXPECT_EQ(params->at("password").Reveal(), "from-secret");
+  EXPECT_EQ(params->at("username").Reveal(), "from-configmap");
+}
+
 }  // namespace
 }  // namespace ebb::api

@@ -191,6 +191,7 @@ Status AddBasic(const Params& params, StaticCredentials& out) {
 
 Status AddBearer(const Params& params, StaticCredentials& out) {
   const SecretString* token = Find(params, kParamBearerToken);
+  if (!token) token = Find(params, kParamBearerTokenAlias);
   if (!token) return MissingParam(kAuthModeBearer, kParamBearerToken);
   std::string value = TrimTrailingNewlines(token->Reveal());
   if (value.empty()) return MissingParam(kAuthModeBearer, kParamBearerToken);
@@ -259,6 +260,7 @@ Status CheckNoUnusedCredential(const Params& params) {
   static constexpr Hint kHints[] = {{kParamUsername, kAuthModeBasic},
                                     {kParamPassword, kAuthModeBasic},
                                     {kParamBearerToken, kAuthModeBearer},
+                                    {kParamBearerTokenAlias, kAuthModeBearer},
                                     {kParamCert, kAuthModeTls},
                                     {kParamKey, kAuthModeTls},
                                     {kParamCustomAuthHeader, kAuthModeCustom},

@@ -48,6 +48,8 @@ inline constexpr char kAuthModeCustom[] = "custom";
 inline constexpr char kParamUsername[] = "username";
 inline constexpr char kParamPassword[] = "password";
 inline constexpr char kParamBearerToken[] = "bearerToken";
+// KEDA reads the bearer token from "bearerToken", else from "token".
+inline constexpr char kParamBearerTokenAlias[] = "token";
 inline constexpr char kParamCa[] = "ca";
 inline constexpr char kParamCert[] = "cert";
 inline constexpr char kParamKey[] = "key";

@@ -151,6 +151,19 @@ TEST(StaticAuthTest, BearerSendsExactHeaderAndDropsTrailingNewline) {
   EXPECT_EQ((*a)->Describe(), "bearer token");
 }
 
+// KEDA: `keda:"name=bearerToken;token"` -- the first name that is set wins.
+TEST(StaticAuthTest, BearerTokenAliasTokenAsKeda) {
+  auto a = MakeStaticAuthorizer({"bearer"}, {{"token", SecretString(kToken)}});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(Headers(Sent(**a)), (HeaderList{{"Authorization", std::string("Bearer ") + kToken}}));
+  auto both = MakeStaticAuthorizer({"bearer"}, {{"token", SecretString("other")}, {"bearerToken", SecretString(kToken)}});
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(Headers(Sent(**both)), (HeaderList{{"Authorization", std::string("Bearer ") + kToken}}));
+  auto unused = MakeStaticAuthorizer({}, {{"token", SecretString(kToken)}});
+  ASSERT_FALSE(unused.ok());
+  EXPECT_THAT(unused.status().message(), HasSubstr("bearer"));
+}
+
 TEST(StaticAuthTest, CustomSendsExactHeader) {
   auto a = MakeStaticAuthorizer({"custom"}, AllParams());
   ASSERT_TRUE(a.ok()) << a.status().ToString();

@@ -146,9 +146,19 @@ Result<KeyValueList> QueryParameters(const Metadata& m, std::vector<std::string>
   return params;
 }
 
+// KEDA's global HTTP timeout (KEDA_HTTP_DEFAULT_TIMEOUT's default).
+constexpr std::chrono::milliseconds kDefaultTimeout{3000};
+
+bool IsZeroDuration(std::string_view text) {
+  if (std::optional<int64_t> ms = ParseInt(text)) return *ms == 0;
+  Result<Duration> d = ParseGoDuration(text);
+  return d.ok() && d->count() == 0;
+}
+
 Result<std::chrono::milliseconds> Timeout(const Metadata& m) {
   std::optional<std::string> v = Get(m, "timeout");
-  if (!v) return std::chrono::milliseconds(3000);
+  // KEDA uses its global timeout unless the trigger's is greater than zero.
+  if (!v || IsZeroDuration(*v)) return kDefaultTimeout;
   Result<Duration> d = ParseTimeout(*v);
   if (!d.ok()) return KeyError("timeout", d.status().message() + "; an integer is milliseconds");
   // Round sub-millisecond remainders up: a timeout never becomes 0.

@@ -123,7 +123,9 @@ TEST(PrometheusConfigTest, TimeoutInBothForms) {
   EXPECT_EQ(ParseWith("timeout", "1500us")->timeout, std::chrono::milliseconds(2));  // rounded up
   std::string bad = ErrorOf(ParseWith("timeout", "abc"));
   EXPECT_THAT(bad, HasSubstr("metadata.timeout: \"abc\" is not a duration"));
-  EXPECT_THAT(ErrorOf(ParseWith("timeout", "0")), HasSubstr("metadata.timeout"));
+  // KEDA: a zero timeout means "use the global HTTP timeout" (3 s by default).
+  EXPECT_EQ(ParseWith("timeout", "0")->timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(ParseWith("timeout", "0s")->timeout, std::chrono::milliseconds(3000));
   EXPECT_THAT(ErrorOf(ParseWith("timeout", "-5s")), HasSubstr("metadata.timeout"));
 }
 
