@@ -136,7 +136,25 @@ class FormulaParser {
     return static_cast<int32_t>(out_.nodes_.size()) - 1;
   }
 
+  // Counts the parser's recursion (parentheses, call arguments, ternary
+  // branches, unary operators) so that "((((...1" cannot exhaust the stack.
+  class Nesting {
+   public:
+    explicit Nesting(int& depth) : depth_(depth) { ++depth_; }
+    ~Nesting() { --depth_; }
+    bool TooDeep() const { return depth_ > kMaxFormulaNesting; }
+
+   private:
+    int& depth_;
+  };
+  Status TooDeep() const {
+    return ErrorAt(Peek().position, "nested deeper than " + std::to_string(kMaxFormulaNesting) +
+                                        " levels (the limit)");
+  }
+
   Result<int32_t> Ternary() {
+    Nesting nesting(depth_);
+    if (nesting.TooDeep()) return TooDeep();
     Result<int32_t> cond = BinaryLevel(0);
     if (!cond.ok() || !PeekOperator("?")) return cond;
     int32_t pos = Peek().position;
@@ -167,6 +185,8 @@ class FormulaParser {
 
   Result<int32_t> Unary() {
     if (PeekAny({"-", "+", "!"})) {
+      Nesting nesting(depth_);
+      if (nesting.TooDeep()) return TooDeep();
       Token op = Peek();
       ++next_;
       Result<int32_t> operand = Unary();
@@ -221,12 +241,19 @@ class FormulaParser {
   }
 
   std::vector<Token> tokens_;
+  int depth_ = 0;
   size_t next_ = 0;
   Formula& out_;
 };
 
 Result<Formula> ParseFormula(std::string_view text) {
   if (Trim(text).empty()) return InvalidConfig("formula is empty");
+  // Evaluation recurses once per operator of a chain ("1+1+...+1"): the
+  // length bounds that depth.
+  if (text.size() > kMaxFormulaLength) {
+    return InvalidConfig("formula is " + std::to_string(text.size()) + " characters, over the limit of " +
+                         std::to_string(kMaxFormulaLength));
+  }
   Result<std::vector<Token>> tokens = Tokenize(text);
   if (!tokens.ok()) return tokens.status();
   Formula f;

@@ -33,6 +33,12 @@ namespace ebb::scaling {
 class Formula;
 Result<Formula> ParseFormula(std::string_view text);
 
+// Limits (docs/reliability.md): a formula longer than this, or with
+// parentheses, calls, ternaries and unary operators nested deeper, is
+// kInvalidConfig naming the limit. KEDA's formulas are a line long.
+inline constexpr size_t kMaxFormulaLength = 4096;
+inline constexpr int kMaxFormulaNesting = 64;
+
 // A parsed formula. Immutable after parsing: a value type, copyable, safe to
 // evaluate from any number of threads at once.
 class Formula {

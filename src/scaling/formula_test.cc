@@ -118,5 +118,37 @@ TEST(FormulaTest, CopiesEvaluateIndependently) {
   EXPECT_DOUBLE_EQ(f->Evaluate({{"a", 5}}).value(), 10);
 }
 
+std::string Parenthesized(int depth) {
+  return std::string(depth, '(') + "1" + std::string(depth, ')');
+}
+
+TEST(FormulaLimits, NestingAtTheLimitParsesOnePastIsRefusedNamingTheLimit) {
+  // The formula itself is one level; each parenthesis adds one.
+  Result<Formula> at = ParseFormula(Parenthesized(kMaxFormulaNesting - 1));
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_DOUBLE_EQ(at->Evaluate({}).value(), 1);
+  Result<Formula> deep = ParseFormula(Parenthesized(kMaxFormulaNesting));
+  EXPECT_FALSE(ParseFormula(std::string(kMaxFormulaNesting, '-') + "1").ok());
+  EXPECT_TRUE(ParseFormula(std::string(kMaxFormulaNesting - 1, '-') + "1").ok());
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("nested deeper than 64 levels (the limit)"), std::string::npos);
+  // What used to overflow the stack.
+  EXPECT_FALSE(ParseFormula(Parenthesized(100'000).substr(0, kMaxFormulaLength)).ok());
+  EXPECT_FALSE(ParseFormula(std::string(kMaxFormulaLength, '-') ).ok());
+}
+
+TEST(FormulaLimits, LengthAtTheLimitParsesOnePastIsRefused) {
+  std::string sum = "1";
+  while (sum.size() + 2 <= kMaxFormulaLength) sum += "+1";
+  sum += std::string(kMaxFormulaLength - sum.size(), ' ');
+  ASSERT_EQ(sum.size(), kMaxFormulaLength);
+  Result<Formula> at = ParseFormula(sum);
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_DOUBLE_EQ(at->Evaluate({}).value(), 2048);
+  Result<Formula> past = ParseFormula(sum + " ");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.status().message().find("over the limit of 4096"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ebb::scaling
