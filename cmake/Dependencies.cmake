@@ -14,3 +14,5 @@ find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
+# ebb's own HTTP server: connection, header and idle limits built in.
+pkg_check_modules(microhttpd REQUIRED IMPORTED_TARGET libmicrohttpd)

@@ -101,5 +101,98 @@ TEST(EbbRun, ProcessPoolFollowsTheLoadUpAndBackToZero) {
   fs::remove_all(dir);
 }
 
+// Pids written by the workers' background children: DIR/<index>.child.
+std::vector<pid_t> Grandchildren(const fs::path& dir) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".child") continue;
+    std::ifstream in(e.path());
+    pid_t pid = 0;
+    in >> pid;
+    if (pid > 0) out.push_back(pid);
+  }
+  return out;
+}
+
+// Running and not a zombie (an orphan init has not reaped yet).
+bool Running(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::string stat = ReadAll("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+TEST(EbbRun, BadReloadKeepsTheWorkersAndKillNineLeavesNothingBehind) {
+  auto exporter = testing::MetricsExporter::Start();
+  ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
+  (*exporter)->Set("ebb_queue_depth", {{"queue", "orders"}}, 25);
+  testing::PrometheusOptions po;
+  po.scrape_targets = {(*exporter)->address()};
+  auto prom = testing::PrometheusServer::Start(std::move(po));
+  ASSERT_TRUE(prom.ok()) << prom.status().ToString();
+
+  fs::path dir = fs::temp_directory_path() / ("ebb-run-reload-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "manifests");
+  fs::create_directories(dir / "workers");
+  std::string workers = (dir / "workers").string();
+  std::ofstream(dir / "manifests" / "so.yaml")
+      << "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: orders}\nspec:\n"
+         "  scaleTargetRef: {apiVersion: ebb.dev/v1alpha1, kind: ProcessPool, name: orders}\n"
+         "  pollingInterval: 1\n  maxReplicaCount: 4\n  triggers:\n"
+         "  - type: prometheus\n    metadata:\n      serverAddress: " << (*prom)->base_url() << "\n"
+         "      query: 'sum(ebb_queue_depth{queue=\"orders\"})'\n      threshold: '10'\n";
+  // Each worker starts a background child, as a shell wrapper would.
+  std::ofstream(dir / "manifests" / "pool.yaml")
+      << "apiVersion: ebb.dev/v1alpha1\nkind: ProcessPool\nmetadata: {name: orders}\nspec:\n"
+         "  command: /bin/sh\n  args: ['-c', 'sleep 600 & echo $! > " << workers
+      << "/$EBB_REPLICA_INDEX.child; echo $$ > " << workers
+      << "/$EBB_REPLICA_INDEX.pid; wait']\n  gracePeriodSeconds: 2\n";
+  Result<int> port = testing::PickFreeLoopbackPort();
+  ASSERT_TRUE(port.ok());
+  auto ebb = testing::ChildProcess::Spawn(
+      {EBB_BINARY,
+       {"run", "-f", (dir / "manifests").string(), "--reload-interval", "1", "--metrics-address",
+        "127.0.0.1:" + std::to_string(*port)},
+       (dir / "ebb.log").string()});
+  ASSERT_TRUE(ebb.ok()) << ebb.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return LiveWorkers(dir / "workers") == 3; }, seconds(60)))
+      << ReadAll(dir / "ebb.log");
+
+  // A broken edit: apiVersion not a string (it used to abort ebb and with
+  // it every worker), then a file that is not YAML at all.
+  std::ofstream(dir / "manifests" / "so.yaml") << "apiVersion: 1\nkind: ScaledObject\n";
+  ASSERT_TRUE(WaitUntil([&] { return ReadAll(dir / "ebb.log").find("reload refused") != std::string::npos; },
+                        seconds(30)))
+      << ReadAll(dir / "ebb.log");
+  std::ofstream(dir / "manifests" / "so.yaml") << "spec: [unclosed\n";
+  ASSERT_TRUE(WaitUntil([&] {
+    std::string log = ReadAll(dir / "ebb.log");
+    return log.find("reload refused") != log.rfind("reload refused");
+  }, seconds(30))) << ReadAll(dir / "ebb.log");
+  EXPECT_TRUE(Running((*ebb)->pid()));
+  EXPECT_EQ(LiveWorkers(dir / "workers"), 3) << ReadAll(dir / "ebb.log");
+  EXPECT_THAT(ReadAll(dir / "ebb.log"), HasSubstr("apiVersion: must be a string, not a number"));
+
+  // kill -9: nothing ebb started may survive, the workers' children included.
+  std::vector<pid_t> children = Grandchildren(dir / "workers");
+  ASSERT_EQ(children.size(), 3u);
+  kill((*ebb)->pid(), SIGKILL);
+  EXPECT_TRUE(WaitUntil([&] {
+    for (pid_t c : children) {
+      if (Running(c)) return false;
+    }
+    for (const auto& e : fs::directory_iterator(dir / "workers")) {
+      if (e.path().extension() != ".pid") continue;
+      std::ifstream in(e.path());
+      pid_t pid = 0;
+      in >> pid;
+      if (pid > 0 && Running(pid)) return false;
+    }
+    return true;
+  }, seconds(30)));
+  for (pid_t c : children) kill(c, SIGKILL);  // only if the test failed
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ebb

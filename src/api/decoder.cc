@@ -6,9 +6,7 @@
 
 namespace ebb::api {
 
-namespace {
-
-std::string TypeName(const nlohmann::json& v) {
+std::string JsonTypeName(const nlohmann::json& v) {
   if (v.is_null()) return "null";
   if (v.is_boolean()) return "a boolean";
   if (v.is_number()) return "a number";
@@ -17,9 +15,21 @@ std::string TypeName(const nlohmann::json& v) {
   return "a map";
 }
 
-std::string Quote(const nlohmann::json& v) {
-  return v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump();
+std::string DumpJson(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+namespace {
+
+std::string TypeName(const nlohmann::json& v) { return JsonTypeName(v); }
+
+std::string Quote(const nlohmann::json& v) {
+  return v.is_string() ? "\"" + v.get<std::string>() + "\"" : DumpJson(v);
+}
+
+// An integral double fits in int64_t: [-2^63, 2^63). Casting one outside
+// is undefined behaviour.
+bool FitsInt64(double d) { return d >= -9223372036854775808.0 && d < 9223372036854775808.0; }
 
 }  // namespace
 
@@ -60,7 +70,7 @@ bool Decoder::String(const json& parent, const std::string& key, const std::stri
   if (v->is_number() || v->is_boolean()) {
     // The value is not echoed: this reader also serves Secret data.
     Warn(p, "should be a string in Kubernetes; quote the value");
-    *out = v->dump();
+    *out = DumpJson(*v);
     return true;
   }
   Error(p, "must be a string, not " + TypeName(*v));
@@ -72,11 +82,16 @@ bool Decoder::Int64(const json& parent, const std::string& key, const std::strin
   const json* v = Member(parent, key);
   if (!v) return false;
   std::string p = Join(path, key);
+  if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t{INT64_MAX}) {
+    Error(p, DumpJson(*v) + " is out of range for a 64-bit integer");
+    return false;
+  }
   if (v->is_number_integer()) {
     *out = v->get<int64_t>();
     return true;
   }
-  if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
+  if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() &&
+      FitsInt64(v->get<double>())) {
     *out = static_cast<int64_t>(v->get<double>());
     return true;
   }

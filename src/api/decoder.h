@@ -82,6 +82,12 @@ class Decoder {
   int error_count_ = 0;
 };
 
+// "a string", "a map", ... for error messages.
+std::string JsonTypeName(const nlohmann::json& v);
+// Compact JSON text of `v`; invalid UTF-8 in strings becomes U+FFFD instead
+// of throwing (names and values come from users and API servers).
+std::string DumpJson(const nlohmann::json& v);
+
 // Parses a Kubernetes quantity or plain decimal ("0.05", "50m", "1.5k",
 // "2Mi"); nullopt when it is neither.
 std::optional<double> ParseQuantity(std::string_view text);

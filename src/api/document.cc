@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "common/strings.h"
@@ -18,30 +17,86 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// Hand-written scanners instead of std::regex: libstdc++'s regex recurses
+// once per character matched, so a 50,000-digit scalar overflowed the stack.
+size_t SkipDigits(std::string_view s, size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+size_t SkipSign(std::string_view s) { return !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0; }
+
+// [-+]?[0-9]+
+bool IsCoreInt(std::string_view s) {
+  size_t start = SkipSign(s);
+  size_t end = SkipDigits(s, start);
+  return end > start && end == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool IsCoreFloat(std::string_view s) {
+  size_t i = SkipSign(s);
+  size_t int_end = SkipDigits(s, i);
+  bool has_int = int_end > i;
+  i = int_end;
+  if (i < s.size() && s[i] == '.') {
+    size_t frac_end = SkipDigits(s, i + 1);
+    if (!has_int && frac_end == i + 1) return false;
+    i = frac_end;
+  } else if (!has_int) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    size_t exp_start = i + 1 + SkipSign(s.substr(i + 1));
+    size_t exp_end = SkipDigits(s, exp_start);
+    if (exp_end == exp_start) return false;
+    i = exp_end;
+  }
+  return i == s.size();
+}
+
 // YAML 1.2 core schema resolution of a plain scalar.
 json PlainScalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, kInt)) {
+  if (IsCoreInt(s)) {
     if (auto v = ParseInt(s)) return *v;
     return s;  // out of range: keep the text
   }
-  if (std::regex_match(s, kFloat)) {
+  if (IsCoreFloat(s)) {
     if (auto v = ParseDouble(s)) return *v;
   }
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return s;  // kept as text
-  return s;
+  return s;  // .inf, .nan and everything else are kept as text
 }
 
 std::string ChildPath(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
 
-json Convert(const YAML::Node& node, const std::string& path, Document* doc) {
-  if (node.Mark().line >= 0) doc->lines.emplace(path, node.Mark().line + 1);
+// State of one document's conversion: the limits are checked as nodes are
+// visited, so an alias bomb is refused after kMaxDocumentNodes nodes, not
+// after it has filled the memory.
+struct Conversion {
+  Document* doc;
+  size_t nodes = 0;
+  std::string failure;  // set once a limit is passed; conversion stops
+};
+
+json Convert(const YAML::Node& node, const std::string& path, int depth, Conversion* c) {
+  if (!c->failure.empty()) return nullptr;
+  if (++c->nodes > kMaxDocumentNodes) {
+    c->failure = "expands to more than " + std::to_string(kMaxDocumentNodes) +
+                 " nodes with its aliases (the limit per document)";
+    return nullptr;
+  }
+  // `depth` counts the maps and lists around this node (as JSON brackets).
+  if ((node.IsMap() || node.IsSequence()) && depth >= kMaxNestingDepth) {
+    c->failure = path + ": nested deeper than " + std::to_string(kMaxNestingDepth) +
+                 " levels (the limit)";
+    return nullptr;
+  }
+  if (node.Mark().line >= 0) c->doc->lines.emplace(path, node.Mark().line + 1);
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -56,16 +111,18 @@ json Convert(const YAML::Node& node, const std::string& path, Document* doc) {
       return node.Scalar();
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (size_t i = 0; i < node.size(); ++i) {
-        arr.push_back(Convert(node[i], path + "[" + std::to_string(i) + "]", doc));
+      for (size_t i = 0; i < node.size() && c->failure.empty(); ++i) {
+        arr.push_back(Convert(node[i], path + "[" + std::to_string(i) + "]", depth + 1, c));
       }
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
       for (const auto& kv : node) {
-        std::string key = kv.first.Scalar();
-        obj[key] = Convert(kv.second, ChildPath(path, key), doc);
+        if (!c->failure.empty()) break;
+        // A key that is itself a map or list has no text; yaml-cpp gives "".
+        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        obj[key] = Convert(kv.second, ChildPath(path, key), depth + 1, c);
       }
       return obj;
     }
@@ -73,11 +130,37 @@ json Convert(const YAML::Node& node, const std::string& path, Document* doc) {
   return nullptr;
 }
 
+// The deepest nesting of '[' and '{' in JSON text, outside strings. Checked
+// before parsing: nlohmann's parser is iterative, but copying, dumping and
+// decoding the tree recurse.
+int JsonDepth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char ch = text[i];
+    if (in_string) {
+      if (ch == '\\') ++i;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 // Expands `kind: List` / `*List` documents into their items.
 void Append(Document doc, std::vector<Document>* out) {
   const json& v = doc.value;
+  // A kind that is not a string is reported by the decoder that routes it.
+  auto kind = v.is_object() ? v.find("kind") : v.end();
   bool is_list = v.is_object() && v.contains("items") && v["items"].is_array() &&
-                 v.value("kind", "").size() >= 4 && EndsWith(v.value("kind", ""), "List");
+                 kind != v.end() && kind->is_string() &&
+                 kind->get<std::string>().size() >= 4 && EndsWith(kind->get<std::string>(), "List");
   if (!is_list) {
     out->push_back(std::move(doc));
     return;
@@ -102,6 +185,10 @@ bool LooksLikeJson(const std::string& text) {
 }
 
 Result<std::vector<Document>> ParseJson(const std::string& text, const std::string& file) {
+  if (JsonDepth(text) > kMaxNestingDepth) {
+    return InvalidConfig(file + ": nested deeper than " + std::to_string(kMaxNestingDepth) +
+                         " levels (the limit)");
+  }
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {
     // Re-parse with exceptions only to learn where it broke.
@@ -122,9 +209,15 @@ Result<std::vector<Document>> ParseJson(const std::string& text, const std::stri
   return out;
 }
 
+Status TooLarge(const std::string& file, uintmax_t size) {
+  return InvalidConfig(file + ": " + std::to_string(size) + " bytes, over the limit of " +
+                       std::to_string(kMaxManifestBytes) + " bytes per manifest file");
+}
+
 }  // namespace
 
 Result<std::vector<Document>> ParseDocuments(const std::string& text, const std::string& file) {
+  if (text.size() > kMaxManifestBytes) return TooLarge(file, text.size());
   if (LooksLikeJson(text)) return ParseJson(text, file);
   std::vector<YAML::Node> nodes;
   try {
@@ -139,10 +232,15 @@ Result<std::vector<Document>> ParseDocuments(const std::string& text, const std:
     ++index;
     if (node.IsNull()) continue;  // empty document between "---" separators
     Document doc{file, index, nullptr, {}};
+    Conversion conversion{&doc};
     try {
-      doc.value = Convert(node, "", &doc);
+      doc.value = Convert(node, "", 0, &conversion);
     } catch (const YAML::Exception& e) {
       return InvalidConfig(file + ": document " + std::to_string(index) + ": " + e.msg);
+    }
+    if (!conversion.failure.empty()) {
+      return InvalidConfig(file + ": document " + std::to_string(index) + ": " +
+                           conversion.failure);
     }
     Append(std::move(doc), &out);
   }
@@ -177,6 +275,12 @@ std::vector<std::string> ListManifestFiles(const std::vector<std::string>& paths
 std::vector<Document> LoadDocuments(const std::vector<std::string>& paths, Problems* problems) {
   std::vector<Document> docs;
   for (const std::string& file : ListManifestFiles(paths, problems)) {
+    std::error_code ec;
+    uintmax_t size = fs::file_size(file, ec);
+    if (!ec && size > kMaxManifestBytes) {
+      problems->push_back({"", 0, 0, "", "", "", TooLarge(file, size).message()});
+      continue;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       problems->push_back({file, 0, 0, "", "", "", "cannot be read (check its permissions)"});

@@ -20,6 +20,20 @@
 
 namespace ebb::api {
 
+// Limits on manifest input (docs/reliability.md). A manifest directory may be
+// written by someone other than the operator of ebb (a CI job, a mounted
+// ConfigMap), so what one file can cost is bounded:
+// - a file (or in-memory text) larger than this is refused unread;
+inline constexpr size_t kMaxManifestBytes = 4 * 1024 * 1024;
+// - maps and lists nested deeper than this are refused (a KEDA manifest
+//   needs about 8 levels; `kubectl get -o yaml` output with managedFields
+//   about 20); the decoders and JSON writers recurse, so depth is stack;
+inline constexpr int kMaxNestingDepth = 64;
+// - a YAML document whose tree, with every alias expanded, has more nodes
+//   than this is refused (a few hundred bytes of nested aliases expand to
+//   billions of nodes: the "billion laughs").
+inline constexpr size_t kMaxDocumentNodes = 100'000;
+
 struct Document {
   std::string file;   // path as given, or "" for in-memory input
   int index = 0;      // 1-based position in its file
@@ -34,7 +48,8 @@ struct Document {
 };
 
 // Parses YAML (one or more documents) or JSON text. `file` names the source
-// in errors. Syntax errors are kInvalidConfig with file:line:column.
+// in errors. Syntax errors are kInvalidConfig with file:line:column; so is
+// input past one of the limits above (the message names the limit).
 Result<std::vector<Document>> ParseDocuments(const std::string& text, const std::string& file);
 
 // Reads files and directories (recursively: *.yaml, *.yml, *.json, in

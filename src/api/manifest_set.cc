@@ -3,6 +3,7 @@
 #include <set>
 
 #include "api/decode.h"
+#include "api/decoder.h"
 
 namespace ebb::api {
 
@@ -58,8 +59,18 @@ void Route(Document doc, ManifestSet* set) {
     set->errors.push_back(DocProblem(doc, "", "is not a map; a manifest needs apiVersion and kind"));
     return;
   }
-  std::string api_version = doc.value.value("apiVersion", "");
-  std::string kind = doc.value.value("kind", "");
+  std::string api_version;
+  std::string kind;
+  for (auto [key, out] : {std::pair{"apiVersion", &api_version}, std::pair{"kind", &kind}}) {
+    auto it = doc.value.find(key);
+    if (it == doc.value.end() || it->is_null()) continue;
+    if (!it->is_string()) {
+      set->errors.push_back(Problem{doc.file, doc.LineOf(key), doc.index, "", "", key,
+                                    "must be a string, not " + JsonTypeName(*it)});
+      return;
+    }
+    *out = it->get<std::string>();
+  }
   if (kind.empty() || api_version.empty()) {
     set->warnings.push_back(DocProblem(doc, kind, "has no apiVersion or kind; ignored"));
     return;

@@ -106,6 +106,7 @@ void ImdsTokenSource::Fetch(http::HttpClient& client, TokenCallback done) {
   req.timeout = config_.timeout;
   // IMDS must answer itself: a redirect would mean something else is listening.
   req.max_redirects = 0;
+  req.max_response_bytes = kMaxTokenAnswerBytes;
   Logger::Default().Debug("requesting Azure token", {{"identity", Describe()}, {"url", req.url}});
   client.Send(std::move(req), [config = config_, &clock = clock_, done = std::move(done)](
                                   Result<http::HttpResponse> r) { done(InterpretAnswer(r, config, clock.Now())); });

@@ -22,6 +22,11 @@
 
 namespace ebb::auth {
 
+// Largest token endpoint answer accepted (an access token and a few fields
+// are a few KiB; docs/reliability.md). Token sources set it on their
+// requests.
+inline constexpr int64_t kMaxTokenAnswerBytes = 64 * 1024;
+
 // Value type. Never printed whole: `token` is a SecretString.
 struct AccessToken {
   SecretString token;

@@ -81,6 +81,8 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
   }
   api::ManifestSet set = api::LoadManifestSet(options.files);
   if (!HasScaledObject(set, options.name)) {
+    // Say why: a file that does not parse, an apiVersion that is not a string.
+    for (const api::Problem& p : set.errors) err << "error: " << p.ToString() << "\n";
     err << "error: no ScaledObject" << (options.name.empty() ? "" : " " + options.name)
         << " (keda.sh/v1alpha1) found in the given files\n";
     return 2;

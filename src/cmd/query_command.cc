@@ -127,7 +127,10 @@ void PrintJson(const std::vector<ObjectOutcome>& objects, std::ostream& out) {
     j["replicasImplied"] = o.replicas_implied ? nlohmann::ordered_json(*o.replicas_implied) : nlohmann::ordered_json(nullptr);
     list.push_back(j);
   }
-  out << nlohmann::ordered_json{{"scaledObjects", list}}.dump() << "\n";
+  // Names come from manifests: invalid UTF-8 becomes U+FFFD instead of throwing.
+  out << nlohmann::ordered_json{{"scaledObjects", list}}.dump(
+             -1, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cmd/run_command.h"
 
+#include <algorithm>
 #include <csignal>
 #include <ostream>
 #include <thread>
@@ -29,11 +30,21 @@ struct Loaded {
   std::shared_ptr<const api::ManifestSet> lookup;
   api::Problems invalid;
   std::vector<targets::ProcessPoolSpec> pools;
+  bool unattributed_errors = false;
 };
+
+// Errors no object owns: a file that cannot be read or parsed (or is past
+// a limit), a document that is not a manifest, an object without a
+// readable name. After such a reload what the files mean is unknown.
+bool HasUnattributedErrors(const api::Problems& errors) {
+  return std::any_of(errors.begin(), errors.end(),
+                     [](const api::Problem& p) { return p.object.empty(); });
+}
 
 Loaded Load(const std::vector<std::string>& files, Logger& log) {
   LoadedManifests m = LoadAndValidate(files);
   Loaded out;
+  out.unattributed_errors = HasUnattributedErrors(m.errors);
   out.pools = targets::DecodeProcessPools(m.set, &m.errors, &m.warnings);
   for (const api::Problem& p : m.warnings) log.Warn("manifest warning", {{"problem", p.ToString()}});
   for (const api::Problem& p : m.errors) log.Error("manifest error", {{"problem", p.ToString()}});
@@ -110,6 +121,13 @@ int RunLoop(const RunOptions& o, std::ostream& err) {
     watcher.Run(st, std::chrono::seconds(o.reload_seconds), [&] {
       log.Info("manifests changed; reloading");
       Loaded next = Load(o.files, log);
+      if (next.unattributed_errors) {
+        // Half an edit, a truncated copy or garbage must not stop every
+        // worker of the files it hides: keep running what was loaded.
+        log.Error("reload refused: a manifest file has errors no object owns (see above); "
+                  "keeping the previous manifests until the files are fixed");
+        return;
+      }
       resolver.Update(next.pools);
       loop.PostUpdate(std::move(next.objects), next.lookup, std::move(next.invalid));
     });

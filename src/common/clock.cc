@@ -1,5 +1,6 @@
 #include "common/clock.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +9,12 @@
 namespace ebb {
 
 Time FromUnixSeconds(double seconds) {
+  // Times come from untrusted input (a JWT's exp, a CSV): clamp to what
+  // int64_t nanoseconds hold (about year 1678 to 2262) instead of casting
+  // out of range (undefined behaviour). NaN is the epoch.
+  constexpr double kMaxSeconds = 9.2e9;
+  if (std::isnan(seconds)) seconds = 0;
+  seconds = std::clamp(seconds, -kMaxSeconds, kMaxSeconds);
   // seconds * 1e9 would exceed a double's 53-bit mantissa for today's
   // epochs; convert the whole seconds and the fraction separately.
   double whole = std::floor(seconds);

@@ -52,6 +52,10 @@ Result<Duration> ParseGoDuration(std::string_view text) {
     total += *number * per;
     s.remove_prefix(u);
   }
+  // int64_t nanoseconds hold about 292 years; past that llround overflows.
+  if (!(total < 9.2e18)) {
+    return InvalidConfig("\"" + std::string(text) + "\" is too long a duration (the limit is 292 years)");
+  }
   auto ns = static_cast<int64_t>(std::llround(total));
   return Duration(negative ? -ns : ns);
 }

@@ -35,7 +35,12 @@ std::optional<bool> ParseBool(std::string_view s);
 // Shortest text that reads back as the same double ("2", "0.1", "1e+21").
 std::string FormatDouble(double v);
 
+// Length of the valid UTF-8 sequence starting at s[i], 0 when invalid
+// (overlong, surrogate, truncated, past U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // Escapes s for inclusion inside a JSON string literal (no quotes added).
+// Invalid UTF-8 bytes become U+FFFD, so the result is always valid JSON.
 std::string JsonEscape(std::string_view s);
 
 std::string Base64Encode(std::string_view data);

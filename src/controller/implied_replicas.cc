@@ -30,10 +30,12 @@ std::optional<Composite> FromFormula(const api::ScalingModifiers& m,
   return Composite{*v, m.target, m.activation_target};
 }
 
+// Saturates at 1e9 (above any maxReplicaCount); NaN counts as 0. Written
+// with negated comparisons so that NaN never reaches the cast.
 int64_t Ceil(double value, double target) {
-  if (target <= 0 || value <= 0) return 0;
+  if (!(target > 0) || !(value > 0)) return 0;
   double r = std::ceil(value / target - 1e-9);
-  return r > 1e9 ? int64_t{1'000'000'000} : static_cast<int64_t>(r);
+  return !(r <= 1e9) ? int64_t{1'000'000'000} : static_cast<int64_t>(r);
 }
 
 }  // namespace

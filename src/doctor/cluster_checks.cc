@@ -53,7 +53,7 @@ std::optional<std::string> MetaMap(const json& obj, const char* map, const std::
   if (!obj.contains("metadata") || !obj["metadata"].contains(map)) return std::nullopt;
   const json& m = obj["metadata"][map];
   if (!m.is_object() || !m.contains(key)) return std::nullopt;
-  return m[key].is_string() ? m[key].get<std::string>() : m[key].dump();
+  return m[key].is_string() ? m[key].get<std::string>() : m[key].dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string Created(const json& obj) {

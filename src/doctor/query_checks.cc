@@ -89,7 +89,7 @@ std::string LabelSet(const json& metric) {
   if (metric.is_object()) {
     for (const auto& [k, v] : metric.items()) {
       out += (out.empty() ? "" : ", ") + k + "=\"" +
-             (v.is_string() ? v.get<std::string>() : v.dump()) + "\"";
+             (v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace)) + "\"";
     }
   }
   return "{" + out + "}";

@@ -241,7 +241,8 @@ void CurlHttpClient::Loop::Start(Queued q) {
   t->on_data = std::move(q.on_data);
   t->url = std::move(url).value();
   t->redirects_left = t->request.max_redirects;
-  t->max_body = owner_.options_.max_response_bytes;
+  t->max_body = t->request.max_response_bytes > 0 ? t->request.max_response_bytes
+                                                  : owner_.options_.max_response_bytes;
   if (t->request.timeout.count() > 0) t->deadline = SteadyClock::now() + t->request.timeout;
   Launch(std::move(t));
 }
@@ -550,7 +551,7 @@ Status CurlHttpClient::Loop::TransportError(CURLcode code, const Transfer& t, CU
       }
       if (!t.too_large) break;
       return Internal("answer from " + where + " is larger than " + std::to_string(t.max_body) +
-                      " bytes");
+                      " bytes (the limit for this request)");
     case CURLE_COULDNT_RESOLVE_HOST:
       return Unavailable("connecting to " + where + ": host name not found (" + detail + ")");
     case CURLE_COULDNT_CONNECT: {

@@ -462,6 +462,27 @@ TEST_F(CurlHttpClientTest, OversizedAnswerIsRefused) {
   EXPECT_THAT(r.status().message(), HasSubstr("larger than 1000 bytes"));
 }
 
+TEST_F(CurlHttpClientTest, PerRequestLimitAcceptsTheLimitAndRefusesOneBytePast) {
+  TestServer server;
+  server->Get("/exact", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(4096, 'x'), "text/plain");
+  });
+  server->Get("/past", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(4097, 'x'), "text/plain");
+  });
+  CurlHttpClient client;  // the client's own limit (256 MiB) does not apply
+  HttpRequest exact = Get(server.Url("/exact"));
+  exact.max_response_bytes = 4096;
+  Result<HttpResponse> ok = Wait(client.Fetch(std::move(exact)));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->body.size(), 4096u);
+  HttpRequest past = Get(server.Url("/past"));
+  past.max_response_bytes = 4096;
+  Result<HttpResponse> r = Wait(client.Fetch(std::move(past)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("larger than 4096 bytes (the limit for this request)"));
+}
+
 // ---- shutdown ----
 
 TEST_F(CurlHttpClientTest, ShutdownCancelsInFlightAndQueuedRequests) {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
@@ -67,6 +68,12 @@ struct HttpRequest {
   int max_redirects = 5;
   // Keep the body out of debug logs (token requests carry an assertion).
   bool sensitive_body = false;
+  // Largest answer body accepted (after decompression); a larger one fails
+  // with kInternal naming the limit, and memory is never spent past it.
+  // Each caller sets what its answers need (docs/reliability.md: Prometheus
+  // answers 8 MiB, token answers 64 KiB). Default 0: the client's own
+  // limit (CurlHttpClientOptions::max_response_bytes).
+  int64_t max_response_bytes = 0;
 };
 
 struct HttpResponse {

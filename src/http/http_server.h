@@ -1,6 +1,6 @@
 // HttpServer: a small HTTP/1.1 server for ebb's own endpoints (/metrics,
-// /healthz, /readyz), built on cpp-httplib and kept generic: handlers map a
-// path to a status, a content type and a body.
+// /healthz, /readyz), built on libmicrohttpd and kept generic: handlers map
+// a path to a status, a content type and a body.
 //
 //   HttpServer server;
 //   server.Handle("/healthz", [](const ServerRequest&) {
@@ -14,6 +14,14 @@
 // Plain HTTP only: these endpoints are meant for loopback or the pod
 // network, like KEDA's own /metrics. GET and HEAD are routed to the
 // handler of the exact path; other paths answer 404, other methods 405.
+//
+// Whoever reaches the port may be hostile (docs/reliability.md): a few
+// polling threads serve every connection (a slow client holds a connection
+// slot, never a thread, so /healthz keeps answering), the request line and
+// headers of a connection must fit in `max_request_head_bytes` (431
+// otherwise), request bodies are refused, and connections are bounded in
+// number, per client address and in idle time. cpp-httplib 0.11, used
+// before, caps none of these and gives a thread to each connection.
 #pragma once
 
 #include <functional>
@@ -44,12 +52,20 @@ struct ServerResponse {
 using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
 
 struct HttpServerOptions {
-  // Threads serving connections. Default: 2 (scrapes and probes are rare).
+  // Threads polling the connections (each serves many). Default: 2.
   // REQUIRES: >= 1.
   int threads = 2;
-  // A connection idle or slow for longer is closed. Default: 5 s.
-  int read_timeout_seconds = 5;
-  int write_timeout_seconds = 5;
+  // A connection with no progress (nothing read or written) for longer is
+  // closed. Default: 5 s.
+  int idle_timeout_seconds = 5;
+  // Open connections at most, in all and from one client address; more are
+  // refused at accept. Defaults: 64 and 16 (a kubelet and a Prometheus
+  // need a few).
+  int max_connections = 64;
+  int max_connections_per_address = 16;
+  // Request line plus headers of one request at most (the connection's
+  // buffer). Default: 32 KiB.
+  size_t max_request_head_bytes = 32 * 1024;
 };
 
 // Owns its listening socket and its threads. Handle must be called before
@@ -84,7 +100,7 @@ class HttpServer {
   void Stop();
 
  private:
-  class Impl;  // holds the httplib::Server, which callers never see
+  class Impl;  // holds the libmicrohttpd daemon, which callers never see
   std::unique_ptr<Impl> impl_;
 };
 

@@ -2,8 +2,13 @@
 // expiry; RunExecPlugin against real scripts.
 #include "kube/credentials.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
 
 #include "kube/kube_test_util.h"
 
@@ -114,6 +119,34 @@ TEST(ExecCredentialTest, Parse) {
   EXPECT_EQ(secret.status().message().find("leak"), std::string::npos);
 }
 
+TEST(ExecCredentialTest, WrongTypesAreErrorsNamingTheFieldNotAborts) {
+  // "token": 123 used to abort the operator (json::value threw type_error).
+  for (std::string field : {"token", "clientCertificateData", "clientKeyData", "expirationTimestamp"}) {
+    for (std::string bad : {"123", "{\"a\":1}", "[\"x\"]", "true"}) {
+      auto c = ParseExecCredential(R"({"kind":"ExecCredential","status":{")" + field + "\":" + bad + "}}");
+      ASSERT_FALSE(c.ok()) << field << "=" << bad;
+      EXPECT_EQ(c.status().code(), StatusCode::kInvalidConfig);
+      EXPECT_NE(c.status().message().find("field " + field + " must be a string"), std::string::npos)
+          << c.status().message();
+    }
+  }
+  for (std::string text : {R"({"kind":5,"status":{}})", R"({"kind":"ExecCredential","status":"x"})",
+                           R"([1,2])", "", "\xff"}) {
+    EXPECT_EQ(ParseExecCredential(text).status().code(), StatusCode::kInvalidConfig) << text;
+  }
+}
+
+TEST(ExecCredentialTest, OutputAtTheLimitIsReadOnePastIsRefused) {
+  std::string head = R"({"kind":"ExecCredential","status":{"token":")";
+  std::string tail = R"("}})";
+  std::string at = head + std::string(kMaxExecCredentialBytes - head.size() - tail.size(), 't') + tail;
+  ASSERT_EQ(at.size(), kMaxExecCredentialBytes);
+  EXPECT_TRUE(ParseExecCredential(at).ok());
+  auto past = ParseExecCredential(at + " ");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.status().message().find("over the limit of 1048576 bytes"), std::string::npos);
+}
+
 std::string Script(const ScratchDir& dir, const std::string& name, const std::string& body) {
   std::string p = dir.Write(name, "#!/bin/sh\n" + body);
   chmod(p.c_str(), 0700);
@@ -144,6 +177,59 @@ TEST(RunExecPluginTest, FailuresSayWhy) {
   auto slow = RunExecPlugin({.command = Script(dir, "s", "exec sleep 10\n")},
                             std::chrono::milliseconds(200));
   EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded);
+}
+
+// True while `pid` runs; a zombie (an orphan init has not reaped yet) is gone.
+bool Running(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+TEST(RunExecPluginTest, TimeoutKillsWhatThePluginStartedToo) {
+  ScratchDir dir;
+  std::string pid_file = dir.path() + "/child";
+  auto slow = RunExecPlugin(
+      {.command = Script(dir, "g", "sleep 600 &\necho $! > " + pid_file + "\nwait\n")},
+      std::chrono::milliseconds(500));
+  EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded);
+  std::ifstream in(pid_file);
+  pid_t child = 0;
+  in >> child;
+  ASSERT_GT(child, 0);
+  // SIGKILL went to the whole group before RunExecPlugin returned; the
+  // kernel may take a moment to finish the process off.
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = !Running(child);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!gone) kill(child, SIGKILL);
+  EXPECT_TRUE(gone) << "the plugin's child outlived the timeout";
+}
+
+TEST(RunExecPluginTest, PluginInheritsNoDescriptorOfEbb) {
+  ScratchDir dir;
+  std::string path = dir.Write("open", "x");
+  int leaked = open(path.c_str(), O_RDONLY);  // no O_CLOEXEC, as a library might
+  ASSERT_GE(leaked, 3);
+  std::string plugin = Script(dir, "fd", R"(
+if [ -e /proc/$$/fd/$LEAKED ]; then echo "fd $LEAKED inherited" >&2; exit 5; fi
+printf '{"kind":"ExecCredential","status":{"token":"t"}}'
+)");
+  auto c = RunExecPlugin({.command = plugin, .env = {{"LEAKED", std::to_string(leaked)}}});
+  close(leaked);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+}
+
+TEST(RunExecPluginTest, EndlessOutputStopsAtTheLimit) {
+  ScratchDir dir;
+  auto c = RunExecPlugin({.command = Script(dir, "y", "exec yes\n")}, std::chrono::seconds(20));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("printed more than 1048576 bytes (the limit)"), std::string::npos)
+      << c.status().ToString();
 }
 
 }  // namespace

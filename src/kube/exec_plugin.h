@@ -24,6 +24,10 @@ struct ExecCredential {
   std::optional<Time> expiration;  // status.expirationTimestamp
 };
 
+// The most a plugin may print on stdout (a token or a certificate and key
+// is a few KiB); more is an error, and RunExecPlugin stops reading there.
+inline constexpr size_t kMaxExecCredentialBytes = 1024 * 1024;
+
 // Parses the plugin's stdout. kInvalidConfig when it is not an
 // ExecCredential with a token or a certificate and key. The message never
 // quotes the output (it holds the credential).

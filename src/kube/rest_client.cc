@@ -167,7 +167,7 @@ ApiRequest Req(std::string method, std::string path, const json& body = nullptr,
   ApiRequest r;
   r.method = std::move(method);
   r.path = std::move(path);
-  if (!body.is_null()) r.body = body.dump();
+  if (!body.is_null()) r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.content_type = std::move(content_type);
   return r;
 }

@@ -36,7 +36,9 @@ Time WholeSeconds(Time t) { return std::chrono::floor<std::chrono::seconds>(t); 
 http::HttpRequest BuildQueryRequest(const PrometheusConfig& config, Time now) {
   Params params = {{"query", config.query}, {"time", FormatRfc3339(WholeSeconds(now))}};
   AddCommonParams(config, params);
-  return Get(config, "/api/v1/query", params);
+  http::HttpRequest r = Get(config, "/api/v1/query", params);
+  r.max_response_bytes = kMaxQueryAnswerBytes;
+  return r;
 }
 
 http::HttpRequest BuildRangeRequest(const PrometheusConfig& config, Time start, Time end,
@@ -47,7 +49,9 @@ http::HttpRequest BuildRangeRequest(const PrometheusConfig& config, Time start, 
                    {"end", FormatRfc3339(end)},
                    {"step", FormatDouble(step_seconds)}};
   AddCommonParams(config, params);
-  return Get(config, "/api/v1/query_range", params);
+  http::HttpRequest r = Get(config, "/api/v1/query_range", params);
+  r.max_response_bytes = kMaxRangeAnswerBytes;
+  return r;
 }
 
 std::string QueryEndpoint(const PrometheusConfig& config) {

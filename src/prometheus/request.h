@@ -28,6 +28,13 @@ namespace ebb::prometheus {
 // there); timeout and unsafeSsl (tls.insecure_skip_verify) applied.
 http::HttpRequest BuildQueryRequest(const PrometheusConfig& config, Time now);
 
+// Answer size limits (docs/reliability.md). An instant query for a KEDA
+// trigger returns one sample, a few hundred bytes; 8 MiB leaves room for
+// queries that return many series by mistake. A range answer holds at most
+// 11,000 points per series (Prometheus's own limit), about 330 KB.
+inline constexpr int64_t kMaxQueryAnswerBytes = int64_t{8} << 20;
+inline constexpr int64_t kMaxRangeAnswerBytes = int64_t{64} << 20;
+
 // GET {server}/api/v1/query_range with query, start, end, step (seconds),
 // namespace and queryParameters; headers, timeout and TLS as above.
 http::HttpRequest BuildRangeRequest(const PrometheusConfig& config, Time start, Time end,

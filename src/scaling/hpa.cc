@@ -24,9 +24,15 @@ int32_t ClampToInt32(int64_t v) {
                                                   std::numeric_limits<int32_t>::max()));
 }
 
+// Saturates: a metric of 1e17 (or inf) means "as many as allowed", and
+// casting a double outside int32_t's range is undefined behaviour.
 int32_t CeilToInt32(double v) {
+  if (std::isnan(v)) return 0;
   if (!(v < static_cast<double>(std::numeric_limits<int32_t>::max()))) {
     return std::numeric_limits<int32_t>::max();
+  }
+  if (!(v > static_cast<double>(std::numeric_limits<int32_t>::min()))) {
+    return std::numeric_limits<int32_t>::min();
   }
   return static_cast<int32_t>(std::ceil(v));
 }
@@ -81,7 +87,16 @@ int32_t LongestPeriod(const ResolvedRules& rules) {
 
 }  // namespace
 
-int64_t ToMilli(double value) { return std::llround(value * 1000.0); }
+int64_t ToMilli(double value) {
+  // llround outside int64_t's range is unspecified (it gave INT64_MIN, so
+  // 1e17 scaled down); saturate instead. 2^63 is exact as a double.
+  constexpr double kLimit = 9223372036854775808.0;
+  const double milli = value * 1000.0;
+  if (std::isnan(milli)) return 0;
+  if (milli >= kLimit) return std::numeric_limits<int64_t>::max();
+  if (milli <= -kLimit) return std::numeric_limits<int64_t>::min();
+  return std::llround(milli);
+}
 
 int32_t ExternalMetricReplicas(api::MetricType type, double usage, double target, int32_t current,
                                int32_t ready, const Tolerances& tolerances) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace ebb::scaling {
 namespace {
 
@@ -23,6 +25,25 @@ TEST(ExternalMetricReplicasTest, AverageValueFromKubernetesSuite) {
   EXPECT_EQ(ExternalMetricReplicas(MetricType::kAverageValue, 8.6, 2.15, 3, 3, {}), 4);
   // Target 2900m: ratio 8600 / 8700 = 0.989, within tolerance -> current.
   EXPECT_EQ(ExternalMetricReplicas(MetricType::kAverageValue, 8.6, 2.9, 3, 3, {}), 3);
+}
+
+TEST(ExternalMetricReplicasTest, HugeInfiniteAndNanValuesSaturateInsteadOfOverflowing) {
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (MetricType type : {MetricType::kAverageValue, MetricType::kValue}) {
+    // 1e17 * 1000 used to overflow llround: INT64_MIN milli, then 1 replica.
+    EXPECT_EQ(ExternalMetricReplicas(type, 1e17, 10, 3, 3, {}), kMax);
+    EXPECT_EQ(ExternalMetricReplicas(type, 1e300, 10, 3, 3, {}), kMax);
+    EXPECT_EQ(ExternalMetricReplicas(type, inf, 10, 3, 3, {}), kMax);
+    EXPECT_EQ(ExternalMetricReplicas(type, nan, 10, 0, 0, {}), 0);
+    EXPECT_EQ(ExternalMetricReplicas(type, -1e300, 10, 0, 0, {}), std::numeric_limits<int32_t>::min());
+    EXPECT_EQ(ExternalMetricReplicas(type, 1, 1e300, 0, 0, {}), 1);
+  }
+  EXPECT_EQ(ToMilli(1e17), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(ToMilli(-inf), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(ToMilli(nan), 0);
+  EXPECT_EQ(ToMilli(9.2e15), 9'200'000'000'000'000'000);
 }
 
 TEST(ExternalMetricReplicasTest, AverageValueIgnoresReadyReplicas) {

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "common/strings.h"
+#include "targets/group_warden.h"
 
 extern char** environ;
 
@@ -230,6 +231,7 @@ Result<pid_t> Launch(const LaunchRequest& request) {
   Status exec_status = AwaitExec(request, pid, plan->report[0]);
   ClosePlan(*plan);
   if (!exec_status.ok()) return exec_status;
+  WatchGroup(pid);  // the group dies with ebb, even on SIGKILL
   return pid;
 }
 

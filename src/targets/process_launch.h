@@ -43,7 +43,9 @@ struct LaunchRequest {
 //
 // The child gets SIGKILL when the *thread* that launched it exits
 // (PR_SET_PDEATHSIG), so that copies never outlive ebb: call it from a
-// thread that lives as long as the copies.
+// thread that lives as long as the copies. Its process group is also
+// given to the group warden (group_warden.h), so what the copy starts dies
+// with ebb too; call ForgetGroup(pid) once the group is gone.
 //
 // kInvalidConfig when the working directory, output file or program
 // cannot be used (the message names which and why); kUnavailable when

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "common/strings.h"
+#include "targets/group_warden.h"
 #include "targets/process_launch.h"
 
 namespace ebb::targets {
@@ -211,6 +212,7 @@ void ProcessPool::ReapSlotsLocked(SteadyTime now) {
     if (!status) continue;
     // Leftovers of the group would otherwise run beside the restarted copy.
     SignalGroup(s.pid, SIGKILL);
+    ForgetGroup(s.pid);
     if (now - s.started >= options_.max_restart_backoff) s.backoff = options_.restart_backoff;
     LogFields f = Fields(static_cast<int32_t>(i), s.pid);
     f.push_back({"status", DescribeExit(*status)});
@@ -240,7 +242,10 @@ bool ProcessPool::AdvanceStopLocked(Stopping& s, SteadyTime now) {
     ReapGroup(s.pid);
     // Done once nothing it started runs on; after SIGKILL, what is left is
     // dying (or stuck in the kernel, where waiting would not help).
-    if (s.killed || !GroupHasLiveProcesses(s.pid)) return true;
+    if (s.killed || !GroupHasLiveProcesses(s.pid)) {
+      ForgetGroup(s.pid);
+      return true;
+    }
   }
   if (now >= s.kill_at && !s.killed) {
     s.killed = true;
