@@ -122,6 +122,14 @@ RealClock& RealClock::Instance() {
   return clock;
 }
 
+SteadyClock::SteadyClock()
+    : wall_start_(RealClock::Instance().Now()), steady_start_(std::chrono::steady_clock::now()) {}
+
+Time SteadyClock::Now() const {
+  return wall_start_ +
+         std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - steady_start_);
+}
+
 uint64_t Clock::SubscribeToJumps(std::function<void()>) const { return 0; }
 
 void Clock::UnsubscribeFromJumps(uint64_t) const {}

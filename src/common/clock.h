@@ -55,6 +55,21 @@ class RealClock final : public Clock {
   static RealClock& Instance();
 };
 
+// Monotonic: the wall time at construction plus the steady clock's
+// elapsed time since, so it never steps when the system clock is set (NTP,
+// an operator) and stays close to wall time. For intervals that must not
+// stretch or shrink (lease renewals, timers of production event loops).
+// Thread-safe.
+class SteadyClock final : public Clock {
+ public:
+  SteadyClock();
+  Time Now() const override;
+
+ private:
+  const Time wall_start_;
+  const std::chrono::steady_clock::time_point steady_start_;
+};
+
 // A clock that moves only when told. Thread-safe. Advance and Set wake
 // the event loops that wait on it (SubscribeToJumps) before they return.
 class SimulatedClock final : public Clock {

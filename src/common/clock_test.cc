@@ -68,3 +68,22 @@ TEST(ClockJumpTest, RealClockHasNoJumps) {
 
 }  // namespace
 }  // namespace ebb
+
+namespace ebb {
+namespace {
+
+TEST(SteadyClockTest, StartsAtWallTimeAndNeverGoesBack) {
+  Time before = RealClock::Instance().Now();
+  SteadyClock clock;
+  Time first = clock.Now();
+  EXPECT_GE(first, before);
+  Time previous = first;
+  for (int i = 0; i < 1000; ++i) {
+    Time now = clock.Now();
+    EXPECT_GE(now, previous);
+    previous = now;
+  }
+}
+
+}  // namespace
+}  // namespace ebb

@@ -99,3 +99,36 @@ TEST_F(RateLimitedClientTest, RequestsBeyondTheBurstWait) {
 
 }  // namespace
 }  // namespace ebb::kube
+
+namespace ebb::kube {
+namespace {
+
+class ExhaustedBudgetTest : public KubeTest {
+ protected:
+  void SetUp() override {
+    RestClientOptions o;
+    o.qps = 0.01;  // the second normal request waits 100 s
+    o.burst = 1;
+    Start({}, o);
+  }
+};
+
+TEST_F(ExhaustedBudgetTest, LeaseRequestsDoNotQueueBehindOtherRequests) {
+  std::atomic<int> normal_done{0};
+  for (int i = 0; i < 3; ++i) {
+    rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult) { ++normal_done; });
+  }
+  std::atomic<bool> lease_answered{false};
+  rest_->Call({.path = "/apis/coordination.k8s.io/v1/namespaces/keda/leases/x",
+               .priority = RequestPriority::kLease},
+              [&](ApiResult r) {
+                EXPECT_TRUE(r.IsNotFound()) << r.status.ToString();
+                lease_answered = true;
+              });
+  ASSERT_TRUE(WaitFor([&] { return lease_answered.load(); }));
+  EXPECT_EQ(rest_->throttled(), 2u);  // the two normal ones still waiting
+  EXPECT_LE(normal_done.load(), 1);
+}
+
+}  // namespace
+}  // namespace ebb::kube

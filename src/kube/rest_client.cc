@@ -41,15 +41,17 @@ RestClient::RestClient(http::HttpClient& http, RestConfig config, const Clock& c
       config_(std::move(config)),
       options_(std::move(options)),
       credentials_(config_, clock, options_.exec_runner),
-      bucket_(options_.qps, options_.burst, clock) {}
+      bucket_(options_.qps, options_.burst, clock),
+      lease_bucket_(options_.lease_qps, options_.lease_burst, clock) {}
 
 RestClient::~RestClient() { timers_.Stop(); }
 
 void RestClient::Call(ApiRequest request, ApiCallback done) {
+  TokenBucket& bucket = request.priority == RequestPriority::kLease ? lease_bucket_ : bucket_;
   auto a = std::make_shared<Attempt>();
   a->request = std::move(request);
   a->done = std::move(done);
-  Schedule(std::move(a), bucket_.Reserve(), true);
+  Schedule(std::move(a), bucket.Reserve(), true);
 }
 
 void RestClient::Stream(ApiRequest request, http::HttpChunkCallback on_data, ApiCallback done) {
