@@ -139,10 +139,27 @@ void EventLoop::Wake() {
   cv_.notify_all();
 }
 
+void EventLoop::WaitForWork(Duration timeout) {
+  std::unique_lock lock(mu_);
+  assert(!thread_.joinable() && "WaitForWork is for loops without a thread");
+  CollectDueTimers(clock_.Now());
+  if (!timers_.empty()) timeout = std::min(timeout, timers_.begin()->first.first - clock_.Now());
+  cv_.wait_for(lock, timeout, [this] { return !ready_.empty() || interrupted_ || stopped_; });
+  interrupted_ = false;
+}
+
+void EventLoop::Interrupt() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  cv_.notify_all();
+}
+
 size_t EventLoop::RunUntilIdle() {
   {
     std::lock_guard lock(mu_);
-    assert(!thread_.joinable() && "EventLoop test drivers are for loops without a thread");
+    assert(!thread_.joinable() && "RunUntilIdle is for loops without a thread");
     loop_thread_ = std::this_thread::get_id();
   }
   size_t ran = 0;

@@ -13,6 +13,8 @@
 //   loop.Stop();                                  // drops what is pending, joins
 //
 //   // Tests: no thread; the test drives the loop on a SimulatedClock.
+//   // (An owner with a schedule of its own -- the controller -- drives a
+//   // loop the same way from its thread: RunUntilIdle, WaitForWork.)
 //   SimulatedClock clock;
 //   EventLoop test_loop(clock);
 //   test_loop.PostAfter(std::chrono::seconds(2), [&] { ++polls; });
@@ -97,9 +99,16 @@ class EventLoop {
   bool InLoopThread() const;
   const Clock& clock() const { return clock_; }
 
-  // Test drivers (loops without a thread). Runs posted tasks and due timers
-  // until none is ready; returns how many ran.
+  // Drivers of a loop without a thread, run by its owner's thread (the
+  // controller) or by a test. Runs posted tasks and due timers until none
+  // is ready; returns how many ran.
   size_t RunUntilIdle();
+  // Blocks (real time) until a task is posted, a timer is due, Interrupt()
+  // is called, the loop stops, or `timeout` passes. Returns at once when a
+  // task is already ready. Not for loops with a thread.
+  void WaitForWork(Duration timeout);
+  // Ends the current or the next WaitForWork early (a stop request).
+  void Interrupt();
   // Moves `clock` forward by `d` in steps, stopping at each timer due on the
   // way, so every timer runs with clock.Now() equal to its due time; runs
   // what is ready at each step. `clock` must be the loop's clock. Returns
@@ -138,6 +147,7 @@ class EventLoop {
   std::unordered_map<TimerId, Time> timer_due_;      // guarded by mu_
   TimerId next_id_ = 1;                              // guarded by mu_
   bool stopped_ = false;                             // guarded by mu_
+  bool interrupted_ = false;                         // guarded by mu_
   std::thread::id loop_thread_;                      // guarded by mu_
   std::thread thread_;
 };

@@ -184,6 +184,40 @@ TEST(EventLoopTest, InLoopThreadOnlyInsideTheLoop) {
   EXPECT_FALSE(loop.InLoopThread());
 }
 
+// A loop driven by its owner's thread (the controller's shape): each wait
+// below would last an hour unless what the test names ends it.
+TEST(EventLoopOwnerDrivenTest, WaitForWorkEndsOnAPostAnInterruptOrADueTimer) {
+  SimulatedClock clock;
+  EventLoop loop(clock);
+  const Duration kHour = std::chrono::hours(1);
+
+  loop.Post([] {});
+  loop.WaitForWork(kHour);  // already ready: returns at once
+  EXPECT_EQ(loop.RunUntilIdle(), 1u);
+
+  std::thread poster([&] { loop.Post([] {}); });
+  loop.WaitForWork(kHour);  // ends on the post (or returns at once if it came first)
+  poster.join();
+  EXPECT_EQ(loop.RunUntilIdle(), 1u);
+
+  loop.Interrupt();         // before the wait: the next wait returns at once
+  loop.WaitForWork(kHour);
+  std::thread interrupter([&] { loop.Interrupt(); });
+  loop.WaitForWork(kHour);
+  interrupter.join();
+  EXPECT_EQ(loop.RunUntilIdle(), 0u);
+
+  bool ran = false;
+  loop.PostAfter(seconds(5), [&] { ran = true; });
+  clock.Advance(seconds(5));
+  loop.WaitForWork(kHour);  // the timer is due
+  loop.RunUntilIdle();
+  EXPECT_TRUE(ran);
+
+  loop.Stop();
+  loop.WaitForWork(kHour);  // stopped: nothing will come
+}
+
 TEST(EventLoopThreadTest, PostsFromManyThreadsAllRunOnTheLoopThread) {
   EventLoop loop(RealClock::Instance());
   loop.StartThread();

@@ -92,8 +92,8 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
 
   void After(Duration delay, std::function<void()> fn) {
     auto self = shared_from_this();
-    client.timers().RunAfter(delay, [self, fn = std::move(fn)](bool run) {
-      if (run && !self->Stopped()) fn();
+    client.timers().PostAfter(delay, [self, fn = std::move(fn)] {
+      if (!self->Stopped()) fn();
     });
   }
 

@@ -60,7 +60,7 @@ struct InformerOptions {
   BackoffOptions backoff{.initial = std::chrono::milliseconds(500), .max = std::chrono::seconds(30)};
 };
 
-// Called on the HttpClient's I/O thread (or the timer thread), without
+// Called on the HttpClient's I/O thread (or the client's timer loop), without
 // the informer's lock: they may call Get/List. Must not block.
 struct InformerHandlers {
   std::function<void(const nlohmann::json& object)> on_add;

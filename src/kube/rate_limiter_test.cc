@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <optional>
+
 #include "kube/kube_test_util.h"
-#include "kube/timer_queue.h"
 
 namespace ebb::kube {
 namespace {
@@ -47,32 +49,6 @@ TEST(TokenBucketTest, DefaultsDoNotThrottleThousandsOfObjects) {
     clock.Advance(milliseconds(5));
   }
   EXPECT_EQ(worst, Duration::zero());
-}
-
-TEST(TimerQueueTest, RunsInOrderAndCancelsOnStop) {
-  TimerQueue timers;
-  std::mutex mu;
-  std::vector<int> order;
-  std::atomic<int> cancelled{0};
-  timers.RunAfter(milliseconds(30), [&](bool run) {
-    std::lock_guard l(mu);
-    order.push_back(2);
-  });
-  timers.RunAfter(milliseconds(1), [&](bool run) {
-    std::lock_guard l(mu);
-    order.push_back(1);
-  });
-  timers.RunAfter(std::chrono::hours(1), [&](bool run) { cancelled += run ? 0 : 1; });
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard l(mu);
-    return order.size() == 2;
-  }));
-  timers.Stop();
-  EXPECT_EQ(order, (std::vector<int>{1, 2}));
-  EXPECT_EQ(cancelled, 1);
-  bool ran = true;
-  timers.RunAfter(milliseconds(0), [&](bool run) { ran = run; });
-  EXPECT_FALSE(ran);
 }
 
 class RateLimitedClientTest : public KubeTest {
@@ -128,6 +104,19 @@ TEST_F(ExhaustedBudgetTest, LeaseRequestsDoNotQueueBehindOtherRequests) {
   ASSERT_TRUE(WaitFor([&] { return lease_answered.load(); }));
   EXPECT_EQ(rest_->throttled(), 2u);  // the two normal ones still waiting
   EXPECT_LE(normal_done.load(), 1);
+}
+
+TEST_F(ExhaustedBudgetTest, RequestsWaitingForTheLimitAreCancelledWhenTheClientGoes) {
+  std::promise<ApiResult> first;
+  rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult r) { first.set_value(r); });
+  EXPECT_TRUE(first.get_future().get().ok());
+  std::optional<ApiResult> second;  // written on the destroying thread
+  rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult r) { second = r; });
+  EXPECT_FALSE(second.has_value());  // waiting 100 s for its token
+  rest_.reset();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status.code(), StatusCode::kCancelled) << second->status.ToString();
+  EXPECT_NE(second->status.message().find("shutting down"), std::string::npos);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 // on 401 invalidates the credentials and retries once (a rotated token);
 // on 429 or 503 with Retry-After, retries after that many seconds (at most
 // 10) up to `max_retries` times, as client-go does. Callbacks run on the
-// HttpClient's I/O thread or on the client's timer thread; they must not
+// HttpClient's I/O thread or on the client's timer loop; they must not
 // block.
 //
 // Thread-safe. Lifetime: the HttpClient must outlive this client; destroy
@@ -31,13 +31,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/event_loop.h"
 #include "http/http_client.h"
 #include "kube/api_error.h"
 #include "kube/config.h"
 #include "kube/credentials.h"
 #include "kube/rate_limiter.h"
 #include "kube/resource.h"
-#include "kube/timer_queue.h"
 
 namespace ebb::kube {
 
@@ -142,11 +142,16 @@ class RestClient final : public ApiCaller {
 
   // Requests that had to wait for a rate-limit token.
   uint64_t throttled() const { return throttled_.load(); }
-  // The client's timer thread, shared with informers for their backoff.
-  TimerQueue& timers() { return timers_; }
+  // The client's timer loop (an EventLoop with its own thread, on a steady
+  // clock: delays here are waits, not wall-clock deadlines), shared with
+  // informers and the status writer for their backoff. What is pending
+  // there when the client is destroyed is dropped, never run; a request
+  // waiting there for its rate-limit slot or retry gets kCancelled.
+  EventLoop& timers() { return timers_; }
 
  private:
   struct Attempt;
+  struct Waiting;
 
   // `throttled`: the delay is a rate-limit wait (counted in throttled()).
   void Schedule(std::shared_ptr<Attempt> a, Duration delay, bool throttled);
@@ -162,7 +167,8 @@ class RestClient final : public ApiCaller {
   CredentialSource credentials_;
   TokenBucket bucket_;
   TokenBucket lease_bucket_;  // RequestPriority::kLease
-  TimerQueue timers_;
+  const SteadyClock timer_clock_;
+  EventLoop timers_{timer_clock_};
   std::atomic<uint64_t> throttled_{0};
 };
 

@@ -221,8 +221,8 @@ void KubeStatusWriter::Core::OnFailed(ObjectState& st, const kube::ApiResult& r)
     st.dirty = true;
     const Duration delay = backoff_policy.Delay(++st.write_failures);
     ++counters.status_retries;
-    // The timer queue never runs a task on the calling thread, so the lock
-    // held here cannot deadlock.
+    // The timer loop never runs a task on the calling thread (a stopped one
+    // drops it), so the lock held here cannot deadlock.
     return ScheduleRetry(controller::KeyOf(st.ref), st.id, delay);
   }
   ++counters.status_dropped;
@@ -249,9 +249,7 @@ void KubeStatusWriter::Core::OnFailed(ObjectState& st, const kube::ApiResult& r)
 }
 
 void KubeStatusWriter::Core::ScheduleRetry(const std::string& key, uint64_t id, Duration delay) {
-  client.timers().RunAfter(delay, [core = shared_from_this(), key, id](bool run) {
-    if (run) core->OnRetry(key, id);
-  });
+  client.timers().PostAfter(delay, [core = shared_from_this(), key, id] { core->OnRetry(key, id); });
 }
 
 void KubeStatusWriter::Core::OnRetry(const std::string& key, uint64_t id) {

@@ -21,7 +21,7 @@
 //   (the spec and metadata.generation stay untouched); keys of nested maps
 //   (health) written before and absent now are sent as null;
 // - 5xx, 429, 409, timeouts and transport failures: retried with
-//   jittered exponential backoff on the RestClient's timer thread until written or
+//   jittered exponential backoff on the RestClient's timer loop until written or
 //   superseded; 404: dropped (the object was deleted); 403: dropped and
 //   logged once per writer with the RBAC rule to grant (verb patch on
 //   scaledobjects/status in keda.sh); other errors: dropped and logged.
