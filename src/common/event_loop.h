@@ -29,8 +29,8 @@
 // own is pending) before the state is destroyed.
 //
 // Time: a timer is due when clock.Now() >= its due time. With a clock that
-// moves by itself (RealClock, or any production clock; a steady-clock-backed
-// one is the right choice for intervals) the owning thread waits on a
+// moves by itself (SteadyClock, the right choice for intervals in
+// production, or RealClock) the owning thread waits on a
 // condition variable until the earliest due time or a post. With a clock that
 // moves only when told (SimulatedClock) the owning thread waits for a post or
 // a clock jump (Clock::SubscribeToJumps), so Advance() wakes it and due
