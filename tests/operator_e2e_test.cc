@@ -442,8 +442,16 @@ TEST_F(OperatorE2eTest, SecretAuthenticatedTriggerScalesUpAndBackToZero) {
       WaitUntil([&] { return ConditionIs(Status("orders"), "Active", "False"); }, seconds(10)))
       << Status("orders").dump();
   EXPECT_TRUE(ConditionIs(Status("orders"), "Ready", "True")) << Status("orders").dump();
-  json deactivated = FindEvent("orders", "KEDAScaleTargetDeactivated");
-  ASSERT_TRUE(deactivated.is_object()) << Events().dump();
+  // The Event and the status are separate requests sent together: the
+  // status may land first.
+  json deactivated;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        deactivated = FindEvent("orders", "KEDAScaleTargetDeactivated");
+        return deactivated.is_object();
+      },
+      seconds(10)))
+      << Events().dump();
   EXPECT_THAT(deactivated.value("message", ""),
               HasSubstr("Scaled Deployment shop/orders from 4 to 0"));
   EXPECT_THAT(ebb->Log(), HasSubstr("INFO scaled"));

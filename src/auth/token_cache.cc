@@ -5,7 +5,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <vector>
 
 #include "common/log.h"
@@ -36,11 +35,6 @@ struct Decision {
   Status failure;                    // kFail
 };
 
-std::function<double()> DefaultJitter() {
-  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
-}
-
 Duration Min(Duration a, Duration b) { return std::min(a, b); }
 
 bool Valid(const Entry& e, Time now) { return e.token.has_value() && now < e.usable_until; }
@@ -70,18 +64,8 @@ std::string SecondsText(Duration d) {
 }  // namespace
 
 struct TokenCache::State {
-  State(const Clock& c, TokenCacheOptions o) : clock(c), options(std::move(o)) {
-    jitter = options.jitter ? options.jitter : DefaultJitter();
-  }
-
-  // Delay before the next exchange after `failures` consecutive failures.
-  Duration Backoff(int failures) {  // REQUIRES: mu held
-    double base = std::chrono::duration<double>(options.backoff_initial).count() *
-                  std::pow(options.backoff_multiplier, failures - 1);
-    base = std::min(base, std::chrono::duration<double>(options.backoff_max).count());
-    double factor = 1.0 - options.jitter_fraction * std::clamp(jitter(), 0.0, 1.0);
-    return std::chrono::round<Duration>(std::chrono::duration<double>(base * factor));
-  }
+  State(const Clock& c, TokenCacheOptions o)
+      : clock(c), options(std::move(o)), backoff(options.backoff) {}
 
   // What Get does for `e` now; queues `done` when it must wait.
   Decision Decide(Entry& e, TokenCallback& done) {  // REQUIRES: mu held
@@ -130,7 +114,7 @@ struct TokenCache::State {
     }
     ++stats.exchange_failures;
     e.last_error = result.status();
-    Duration delay = Backoff(++e.failures);
+    Duration delay = backoff.Delay(++e.failures);
     e.retry_at = now + delay;
     fields.push_back({"error", e.last_error.ToString()});
     fields.push_back({"failures", std::to_string(e.failures)});
@@ -144,8 +128,8 @@ struct TokenCache::State {
 
   const Clock& clock;
   const TokenCacheOptions options;
+  const BackoffPolicy backoff;
   mutable std::mutex mu;
-  std::function<double()> jitter;        // guarded by mu
   std::map<std::string, Entry> entries;  // guarded by mu
   TokenCacheStats stats;                 // guarded by mu
 };

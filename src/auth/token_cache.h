@@ -17,9 +17,10 @@
 //   valid token is still handed out and one background exchange starts;
 // - single-flight: at most one exchange per identity is in flight; callers
 //   without a valid token wait for it and all get its result;
-// - backoff: after a failed exchange no new one starts before
-//   now + min(backoff_max, backoff_initial * multiplier^(n-1)), shortened
-//   by up to jitter_fraction at random. While the cached token is valid,
+// - backoff: after the n-th failed exchange in a row no new one starts
+//   before now + options.backoff's delay for n (common/backoff.h:
+//   min(max, initial * factor^(n-1)), shortened by up to jitter_fraction
+//   at random). While the cached token is valid,
 //   callers keep getting it and never see the failure; once it has expired
 //   they fail at once with the last mapped error;
 // - a token counts as valid until expires_on - min(expiry_margin,
@@ -39,27 +40,20 @@
 #include <string>
 
 #include "auth/token_source.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "http/http_client.h"
 
 namespace ebb::auth {
 
 struct TokenCacheOptions {
-  // Delay before the first retry after a failed exchange. Default 1 s.
-  Duration backoff_initial = std::chrono::seconds(1);
-  // Longest delay between retries: also how long a fixed configuration
-  // (say, a federated credential added in Azure) may take to be noticed
-  // once no valid token is left. Default 2 min.
-  Duration backoff_max = std::chrono::minutes(2);
-  // Growth of the delay per consecutive failure. Default 2.
-  double backoff_multiplier = 2.0;
-  // Share of each delay removed at random: delay * (1 - jitter_fraction *
-  // jitter()). Default 0.2. REQUIRES: 0 <= jitter_fraction <= 1.
-  double jitter_fraction = 0.2;
-  // Returns a value in [0, 1). Default (empty): a Mersenne twister seeded
-  // from std::random_device. Tests inject a constant. Called under the
-  // cache's lock, so it need not be thread-safe.
-  std::function<double()> jitter;
+  // Delay before the next exchange after consecutive failures
+  // (common/backoff.h): doubles from initial to max, each delay shortened
+  // at random by up to jitter_fraction. `max` is also how long a fixed
+  // configuration (say, a federated credential added in Azure) may take to
+  // be noticed once no valid token is left. Defaults 1 s, 2 min, factor 2,
+  // jitter 0.2; tests inject backoff.random.
+  BackoffOptions backoff{.initial = std::chrono::seconds(1), .max = std::chrono::minutes(2)};
   // Refresh when this much (or a tenth of the lifetime, whichever is
   // smaller) remains, unless the issuer sent refresh_in. Default 5 min.
   Duration refresh_ahead = std::chrono::minutes(5);

@@ -55,7 +55,7 @@ class TokenCacheTest : public ::testing::Test {
 
   static TokenCacheOptions Options() {
     TokenCacheOptions o;
-    o.jitter = [] { return 0.5; };  // every delay is 0.9 of its base (fraction 0.2)
+    o.backoff.random = [] { return 0.5; };  // every delay is 0.9 of its base (fraction 0.2)
     return o;
   }
 
@@ -227,8 +227,8 @@ TEST_F(TokenCacheTest, TransientFailuresWhileValidKeepServingAndBackOffExponenti
 
 TEST_F(TokenCacheTest, BackoffIsCapped) {
   TokenCacheOptions o = Options();
-  o.backoff_max = seconds(10);
-  o.jitter = [] { return 0.0; };
+  o.backoff.max = seconds(10);
+  o.backoff.random = [] { return 0.0; };
   TokenCache cache(clock_, o);
   auto s = std::make_shared<ScriptedSource>();
   auto get = [&] { cache.Get(s, client_, [](Result<AccessToken>) {}); };

@@ -12,6 +12,7 @@
 #include "auth/token_cache.h"
 #include "cmd/loop_setup.h"
 #include "cmd/stop_signals.h"
+#include "common/event_loop.h"
 #include "common/log.h"
 #include "http/curl_http_client.h"
 #include "http/http_server.h"
@@ -128,13 +129,17 @@ int RunOperator(const OperatorCommandOptions& o, std::ostream& err) {
   // not yet, and must never hand a trigger the operator's own environment.
   env.resolve.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
 
+  // The elector's own loop, on a clock that never steps: lease intervals
+  // are waits, and a wall-clock step must not stretch or cut them.
+  SteadyClock election_clock;
+  EventLoop election_loop(election_clock);
   std::unique_ptr<kube::LeaderElector> elector;
   op::Operator* op_ptr = nullptr;
   if (o.leader_elect) {
     kube::LeaderCallbacks callbacks;
     callbacks.on_started_leading = [&op_ptr] { if (op_ptr) op_ptr->LeadershipChanged(); };
     callbacks.on_stopped_leading = [&op_ptr] { if (op_ptr) op_ptr->LeadershipChanged(); };
-    elector = std::make_unique<kube::LeaderElector>(kube, clock, election, callbacks, &log);
+    elector = std::make_unique<kube::LeaderElector>(kube, election_loop, election, callbacks, &log);
   }
   op::OperatorOptions options;
   options.caches.namespaces = WatchedNamespaces(o.watch_namespaces, env.resolve.cluster_object_namespace);
@@ -173,18 +178,18 @@ int RunOperator(const OperatorCommandOptions& o, std::ostream& err) {
             {"dryRun", o.dry_run ? "true" : "false"}});
 
   std::jthread op_thread([&op](std::stop_token st) { op.Run(st); });
-  std::jthread elect_thread;
-  if (elector) elect_thread = std::jthread([&elector](std::stop_token st) { elector->Run(st); });
+  if (elector) {
+    election_loop.StartThread();
+    elector->Start();
+  }
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log.Info("stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   op_thread.request_stop();
   op_thread.join();  // in-flight polls finish or are cancelled within the grace
-  if (elect_thread.joinable()) {
-    elect_thread.request_stop();
-    elect_thread.join();  // releases the Lease
-  }
+  if (elector) elector->StopAndWait();  // releases the Lease
+  election_loop.Stop();
   server.Stop();
   http.Shutdown();
   kube_http.Shutdown();

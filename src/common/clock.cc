@@ -129,19 +129,56 @@ RealClock& RealClock::Instance() {
   return clock;
 }
 
+SteadyClock::SteadyClock()
+    : wall_start_(RealClock::Instance().Now()), steady_start_(std::chrono::steady_clock::now()) {}
+
+Time SteadyClock::Now() const {
+  return wall_start_ +
+         std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - steady_start_);
+}
+
+uint64_t Clock::SubscribeToJumps(std::function<void()>) const { return 0; }
+
+void Clock::UnsubscribeFromJumps(uint64_t) const {}
+
 Time SimulatedClock::Now() const {
   std::lock_guard lock(mu_);
   return now_;
 }
 
 void SimulatedClock::Advance(Duration d) {
-  std::lock_guard lock(mu_);
-  now_ += d;
+  {
+    std::lock_guard lock(mu_);
+    now_ += d;
+  }
+  NotifyJump();
 }
 
 void SimulatedClock::Set(Time t) {
-  std::lock_guard lock(mu_);
-  now_ = t;
+  {
+    std::lock_guard lock(mu_);
+    now_ = t;
+  }
+  NotifyJump();
+}
+
+uint64_t SimulatedClock::SubscribeToJumps(std::function<void()> on_jump) const {
+  std::lock_guard lock(subscribers_mu_);
+  uint64_t handle = next_subscription_++;
+  subscribers_.emplace(handle, std::move(on_jump));
+  return handle;
+}
+
+void SimulatedClock::UnsubscribeFromJumps(uint64_t handle) const {
+  std::lock_guard lock(subscribers_mu_);
+  subscribers_.erase(handle);
+}
+
+// Called without mu_ held: a subscriber may read Now() (lock order:
+// subscribers_mu_, then the subscriber's own lock, then mu_).
+void SimulatedClock::NotifyJump() const {
+  std::lock_guard lock(subscribers_mu_);
+  for (auto& [handle, on_jump] : subscribers_) on_jump();
 }
 
 }  // namespace ebb

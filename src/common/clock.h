@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -34,6 +36,15 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual Time Now() const = 0;
+
+  // For waiters such as EventLoop. A clock that moves only when told
+  // (SimulatedClock) calls `on_jump` after each move, on the thread that
+  // moved it, and returns a non-zero handle; a clock that moves by itself
+  // returns 0 and never calls it (its waiters time out on their own).
+  virtual uint64_t SubscribeToJumps(std::function<void()> on_jump) const;
+  // Ends a subscription; once it returns, `on_jump` is not running and will
+  // not run again. 0 is ignored.
+  virtual void UnsubscribeFromJumps(uint64_t handle) const;
 };
 
 // The system clock. Thread-safe.
@@ -44,7 +55,23 @@ class RealClock final : public Clock {
   static RealClock& Instance();
 };
 
-// A clock that moves only when told. Thread-safe.
+// Monotonic: the wall time at construction plus the steady clock's
+// elapsed time since, so it never steps when the system clock is set (NTP,
+// an operator) and stays close to wall time. For intervals that must not
+// stretch or shrink (lease renewals, timers of production event loops).
+// Thread-safe.
+class SteadyClock final : public Clock {
+ public:
+  SteadyClock();
+  Time Now() const override;
+
+ private:
+  const Time wall_start_;
+  const std::chrono::steady_clock::time_point steady_start_;
+};
+
+// A clock that moves only when told. Thread-safe. Advance and Set wake
+// the event loops that wait on it (SubscribeToJumps) before they return.
 class SimulatedClock final : public Clock {
  public:
   explicit SimulatedClock(Time start = FromUnixSeconds(1'700'000'000)) : now_(start) {}
@@ -52,9 +79,18 @@ class SimulatedClock final : public Clock {
   void Advance(Duration d);
   void Set(Time t);
 
+  uint64_t SubscribeToJumps(std::function<void()> on_jump) const override;
+  void UnsubscribeFromJumps(uint64_t handle) const override;
+
  private:
+  void NotifyJump() const;
+
   mutable std::mutex mu_;
   Time now_;  // guarded by mu_
+  // Held while subscribers run, so that Unsubscribe waits for them.
+  mutable std::mutex subscribers_mu_;
+  mutable std::map<uint64_t, std::function<void()>> subscribers_;  // guarded by subscribers_mu_
+  mutable uint64_t next_subscription_ = 1;                           // guarded by subscribers_mu_
 };
 
 }  // namespace ebb

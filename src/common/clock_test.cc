@@ -42,3 +42,48 @@ TEST(Clock, RealClockIsNearSystemTime) {
 
 }  // namespace
 }  // namespace ebb
+
+namespace ebb {
+namespace {
+
+TEST(ClockJumpTest, SimulatedClockNotifiesSubscribersUntilUnsubscribed) {
+  SimulatedClock clock;
+  int jumps = 0;
+  uint64_t handle = clock.SubscribeToJumps([&] { ++jumps; });
+  EXPECT_NE(handle, 0u);
+  clock.Advance(std::chrono::seconds(1));
+  clock.Set(clock.Now() + std::chrono::seconds(1));
+  EXPECT_EQ(jumps, 2);
+  clock.UnsubscribeFromJumps(handle);
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(jumps, 2);
+}
+
+TEST(ClockJumpTest, RealClockHasNoJumps) {
+  bool called = false;
+  EXPECT_EQ(RealClock::Instance().SubscribeToJumps([&] { called = true; }), 0u);
+  RealClock::Instance().UnsubscribeFromJumps(0);
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
+}  // namespace ebb
+
+namespace ebb {
+namespace {
+
+TEST(SteadyClockTest, StartsAtWallTimeAndNeverGoesBack) {
+  Time before = RealClock::Instance().Now();
+  SteadyClock clock;
+  Time first = clock.Now();
+  EXPECT_GE(first, before);
+  Time previous = first;
+  for (int i = 0; i < 1000; ++i) {
+    Time now = clock.Now();
+    EXPECT_GE(now, previous);
+    previous = now;
+  }
+}
+
+}  // namespace
+}  // namespace ebb

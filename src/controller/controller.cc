@@ -39,7 +39,7 @@ Controller::Controller(ControllerOptions options, const Clock& clock, http::Http
       observer_(observer),
       status_sink_(status_sink),
       logger_(logger),
-      inbox_(std::make_shared<Inbox>()) {
+      loop_(std::make_shared<EventLoop>(clock)) {
   if (!observer_) observer_ = (own_observer_ = std::make_unique<ControllerObserver>()).get();
   if (!status_sink_) status_sink_ = (own_status_sink_ = std::make_unique<NullStatusSink>()).get();
   if (!logger_) {
@@ -50,7 +50,7 @@ Controller::Controller(ControllerOptions options, const Clock& clock, http::Http
   jitter_ = options_.jitter;
 }
 
-Controller::~Controller() { inbox_->Close(); }
+Controller::~Controller() { loop_->Stop(); }
 
 void Controller::Update(std::vector<api::ScaledObject> objects,
                         std::shared_ptr<const api::ObjectLookup> lookup, const api::Problems& invalid) {
@@ -91,7 +91,7 @@ void Controller::PostUpdate(std::vector<api::ScaledObject> objects,
   auto payload = std::make_shared<std::tuple<std::vector<api::ScaledObject>,
                                              std::shared_ptr<const api::ObjectLookup>, api::Problems>>(
       std::move(objects), std::move(lookup), std::move(invalid));
-  inbox_->Post([this, payload] {
+  loop_->Post([this, payload] {
     auto& [o, l, i] = *payload;
     Update(std::move(o), std::move(l), i);
   });
@@ -224,9 +224,9 @@ void Controller::RestoreOriginal(ManagedObject& o) {
   if (!original || options_.dry_run || cancelled_ || !EnsureTarget(o)) return;
   logger_->Info("restoring original replicas", {{"scaledObject", o.key}, {"to", std::to_string(*original)}});
   // Fire and forget: the object is gone, the result is only logged.
-  o.target->SetReplicas(*original, [inbox = inbox_, logger = logger_, key = o.key](Status s) {
+  o.target->SetReplicas(*original, [loop = loop_, logger = logger_, key = o.key](Status s) {
     if (s.ok()) return;
-    inbox->Post([logger, key, s] { logger->Warn("restore failed", {{"scaledObject", key}, {"error", s.ToString()}}); });
+    loop->Post([logger, key, s] { logger->Warn("restore failed", {{"scaledObject", key}, {"error", s.ToString()}}); });
   });
 }
 
@@ -244,19 +244,19 @@ std::optional<Time> Controller::NextDue() {
 }
 
 void Controller::Run(std::stop_token stop) {
-  std::stop_callback wake(stop, [inbox = inbox_] { inbox->Wake(); });
+  std::stop_callback wake(stop, [loop = loop_] { loop->Interrupt(); });
   while (!stop.stop_requested()) {
     RunDue(clock_.Now());
     DrainResults();
     const std::optional<Time> next = NextDue();
     const Duration wait = next ? std::min<Duration>(*next - clock_.Now(), kIdleWait) : kIdleWait;
-    if (wait > Duration::zero() && !stop.stop_requested()) inbox_->WaitFor(wait);
+    if (wait > Duration::zero() && !stop.stop_requested()) loop_->WaitForWork(wait);
   }
   BeginShutdown();
   const Time limit = clock_.Now() + options_.shutdown_grace;
   for (DrainResults(); InFlight() > 0 && clock_.Now() < limit; DrainResults()) {
     RunDue(clock_.Now());
-    inbox_->WaitFor(std::min<Duration>(limit - clock_.Now(), kIdleWait));
+    loop_->WaitForWork(std::min<Duration>(limit - clock_.Now(), kIdleWait));
   }
   const int dropped = CancelInFlight();
   logger_->Info("controller stopped", {{"cancelledPolls", std::to_string(dropped)}});
@@ -272,7 +272,7 @@ int Controller::CancelInFlight() {
     if (o.poll) ++dropped;
     DropPoll(o);
   }
-  inbox_->Close();
+  loop_->Stop();
   return dropped;
 }
 

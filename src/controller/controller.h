@@ -16,8 +16,10 @@
 //
 // Threading: one controller thread owns all object state and runs every
 // method below except PostUpdate (any thread). Nothing here blocks on I/O:
-// HTTP and scale-target callbacks only post into the Inbox, and the
-// controller thread processes those events in DrainResults(). Run() is that
+// HTTP and scale-target callbacks only post to the controller's EventLoop
+// (common/event_loop.h; shared, so that a callback arriving after the
+// controller is gone posts into a stopped loop and is dropped), and the
+// controller thread runs those tasks in DrainResults(). Run() is that
 // thread's loop; tests call the step functions (RunDue, DrainResults,
 // NextDue, BeginShutdown, CancelInFlight) directly with a SimulatedClock.
 //
@@ -55,8 +57,8 @@
 #include "api/problem.h"
 #include "api/scaled_object.h"
 #include "common/clock.h"
+#include "common/event_loop.h"
 #include "common/log.h"
-#include "controller/inbox.h"
 #include "controller/managed_object.h"
 #include "controller/object_status.h"
 #include "controller/observer.h"
@@ -224,7 +226,9 @@ class Controller {
   std::unique_ptr<StatusSink> own_status_sink_;
   std::unique_ptr<Logger> own_logger_;
   std::function<double()> jitter_;
-  std::shared_ptr<Inbox> inbox_;
+  // Driven by the controller thread (no thread of its own); callbacks hold
+  // it by shared_ptr and only post.
+  std::shared_ptr<EventLoop> loop_;
 
   // Controller thread only.
   std::unordered_map<std::string, ManagedObject> objects_;

@@ -56,8 +56,8 @@ void Controller::Apply(ManagedObject& o, const scaling::Decision& d, int32_t fro
   p.decision = d;
   p.from_replicas = from;
   deadlines_.Schedule(o.key, clock_.Now() + options_.apply_timeout);
-  o.target->SetReplicas(d.replicas, [inbox = inbox_, this, key = o.key, id = p.id](Status s) {
-    inbox->Post([this, key, id, s] { OnApplied(key, id, s); });
+  o.target->SetReplicas(d.replicas, [loop = loop_, this, key = o.key, id = p.id](Status s) {
+    loop->Post([this, key, id, s] { OnApplied(key, id, s); });
   });
 }
 

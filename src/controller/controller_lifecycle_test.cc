@@ -254,6 +254,19 @@ TEST(ControllerShutdownTest, CancelledWorkAppliesNothingAfterwards) {
   EXPECT_THAT(h.observer.evaluations, IsEmpty());
 }
 
+TEST(ControllerShutdownTest, AnswersArrivingAfterTheControllerIsGoneAreDropped) {
+  ControllerHarness h;
+  auto web = h.resolver.Add("default", "web", 1);
+  h.SetValue("q_web", 30);
+  h.http.SetHold([](const http::HttpRequest&) { return true; });
+  h.Update({MakeObject("web", "q_web", 10)});
+  h.Step();
+  h.controller.reset();  // its loop stops; the query's callback still holds it
+  h.http.Release();      // the answer posts into the stopped loop: dropped, never run
+  EXPECT_THAT(web->set_calls(), IsEmpty());
+  EXPECT_THAT(h.observer.evaluations, IsEmpty());
+}
+
 TEST(ControllerShutdownTest, AStartedSetReplicasCompletesButIsNotFollowedUp) {
   ControllerHarness h;
   auto web = h.resolver.Add("default", "web", 1);

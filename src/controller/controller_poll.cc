@@ -73,8 +73,8 @@ bool Controller::EnsureTarget(ManagedObject& o) {
 
 void Controller::RequestScale(ManagedObject& o, uint64_t poll_id) {
   // The callback may run inside GetScale (local targets): it only posts.
-  o.target->GetScale([inbox = inbox_, this, key = o.key, poll_id](Result<targets::ScaleState> s) {
-    inbox->Post([this, key, poll_id, s] { OnScale(key, poll_id, s); });
+  o.target->GetScale([loop = loop_, this, key = o.key, poll_id](Result<targets::ScaleState> s) {
+    loop->Post([this, key, poll_id, s] { OnScale(key, poll_id, s); });
   });
 }
 
@@ -83,8 +83,8 @@ void Controller::SendGroups(std::vector<QueryGroup> groups, Time sent) {
     observer_->OnQuerySent(static_cast<int>(g.members.size()));
     auto members = std::make_shared<const std::vector<QueryMember>>(std::move(g.members));
     g.authorizer->Send(http_, std::move(g.request),
-                       [inbox = inbox_, this, members, sent](Result<http::HttpResponse> r) {
-                         inbox->Post([this, members, sent, r = std::move(r)] { OnQueryAnswer(*members, r, sent); });
+                       [loop = loop_, this, members, sent](Result<http::HttpResponse> r) {
+                         loop->Post([this, members, sent, r = std::move(r)] { OnQueryAnswer(*members, r, sent); });
                        });
   }
 }
@@ -99,7 +99,7 @@ ManagedObject* Controller::FindPoll(const std::string& key, uint64_t poll_id) {
 void Controller::OnQueryAnswer(const std::vector<QueryMember>& members,
                                const Result<http::HttpResponse>& response, Time sent) {
   // Measured when the controller sees the answer: includes the wait in the
-  // inbox, which the Run loop keeps short.
+  // loop, which the Run loop keeps short.
   const Duration latency = clock_.Now() - sent;
   for (const QueryMember& m : members) {
     ManagedObject* o = FindPoll(m.object_key, m.poll_id);
@@ -173,14 +173,9 @@ void Controller::ExpireDeadlines(Time now) {
 }
 
 int Controller::DrainResults() {
-  // Events may post more (a local target answers inside SetReplicas):
-  // drain until the inbox stays empty.
-  int ran = 0;
-  for (auto events = inbox_->TakeAll(); !events.empty(); events = inbox_->TakeAll()) {
-    for (Inbox::Event& event : events) event();
-    ran += static_cast<int>(events.size());
-  }
-  return ran;
+  // Tasks may post more (a local target answers inside SetReplicas): the
+  // loop runs until none is ready.
+  return static_cast<int>(loop_->RunUntilIdle());
 }
 
 }  // namespace ebb::controller

@@ -64,7 +64,8 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
   InformerStats stats;                   // guarded by mu
   Status last_error;                     // guarded by mu
   Status stream_error;                   // guarded by mu: an ERROR event in the current stream
-  std::chrono::milliseconds backoff{0};  // guarded by mu
+  const BackoffPolicy backoff_policy;
+  Backoff backoff{backoff_policy};       // guarded by mu
 
   // A notification to deliver once the lock is released.
   struct Change {
@@ -74,7 +75,7 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
   };
 
   Core(RestClient& c, InformerOptions o, InformerHandlers h)
-      : client(c), options(std::move(o)), handlers(std::move(h)) {}
+      : client(c), options(std::move(o)), handlers(std::move(h)), backoff_policy(options.backoff) {}
 
   bool Stopped() {
     std::lock_guard lock(mu);
@@ -89,20 +90,18 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
     }
   }
 
-  void After(std::chrono::milliseconds delay, std::function<void()> fn) {
+  void After(Duration delay, std::function<void()> fn) {
     auto self = shared_from_this();
-    client.timers().RunAfter(delay, [self, fn = std::move(fn)](bool run) {
-      if (run && !self->Stopped()) fn();
+    client.timers().PostAfter(delay, [self, fn = std::move(fn)] {
+      if (!self->Stopped()) fn();
     });
   }
 
-  std::chrono::milliseconds NextBackoff(const Status& error) {
+  Duration NextBackoff(const Status& error) {
     std::lock_guard lock(mu);
     stats.failures++;
     last_error = error;
-    backoff =
-        backoff.count() == 0 ? options.backoff_initial : std::min(backoff * 2, options.backoff_max);
-    return backoff;
+    return backoff.Next();
   }
 
   void List() {
@@ -151,7 +150,7 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
     relist = false;
     stats.lists++;
     last_error = Status::Ok();
-    backoff = std::chrono::milliseconds(0);
+    backoff.Reset();
     return changes;
   }
 
@@ -231,7 +230,7 @@ struct Informer::Core : std::enable_shared_from_this<Informer::Core> {
       if (relist_now) stats.expired_relists++;
       // An ERROR event other than 410 ends the stream "successfully".
       failed_stream = !r.ok() || !stream_error.ok();
-      if (!failed_stream) backoff = std::chrono::milliseconds(0);
+      if (!failed_stream) backoff.Reset();
     }
     if (relist_now) return List();
     if (!failed_stream) return Watch();  // the server ended it: resume at once

@@ -7,7 +7,9 @@
 //  - a 410 Expired (as HTTP status or as an ERROR event) makes it list
 //    again and watch from the new list's resourceVersion; the cache is
 //    replaced and the differences are delivered as add/update/delete;
-//  - other failures retry the watch after an exponential backoff.
+//  - other failures retry the watch after a jittered exponential backoff
+//    (common/backoff.h), so informers cut off together do not reconnect
+//    together.
 //
 //   Informer so(client, {.gvr = kScaledObjects, .ns = ""}, {.on_add = ..., .on_update = ...});
 //   so.Start();
@@ -26,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/status.h"
 #include "kube/rest_client.h"
 
@@ -51,12 +54,13 @@ struct InformerOptions {
   int64_t page_size = 500;
   // timeoutSeconds asked of the server per watch. Default 5 min.
   std::chrono::seconds watch_timeout{300};
-  // Backoff after a failed list or watch: doubles from initial to max.
-  std::chrono::milliseconds backoff_initial{500};
-  std::chrono::milliseconds backoff_max{30000};
+  // Backoff after a failed list or watch: doubles from initial to max,
+  // each delay shortened at random by up to jitter_fraction. Defaults
+  // 500 ms, 30 s, jitter 0.2.
+  BackoffOptions backoff{.initial = std::chrono::milliseconds(500), .max = std::chrono::seconds(30)};
 };
 
-// Called on the HttpClient's I/O thread (or the timer thread), without
+// Called on the HttpClient's I/O thread (or the client's timer loop), without
 // the informer's lock: they may call Get/List. Must not block.
 struct InformerHandlers {
   std::function<void(const nlohmann::json& object)> on_add;

@@ -39,8 +39,8 @@ class InformerTest : public KubeTest {
   void StartInformer(InformerOptions o = {}) {
     if (o.gvr.resource.empty()) o.gvr = kConfigMaps;
     o.page_size = 2;
-    o.backoff_initial = std::chrono::milliseconds(20);
-    o.backoff_max = std::chrono::milliseconds(200);
+    o.backoff.initial = std::chrono::milliseconds(20);
+    o.backoff.max = std::chrono::milliseconds(200);
     InformerHandlers h;
     h.on_add = [this](const json& obj) { Log("add " + Name(obj)); };
     h.on_update = [this](const json&, const json& obj) { Log("update " + Name(obj)); };

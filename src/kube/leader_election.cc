@@ -4,6 +4,7 @@
 #include <cassert>
 #include <future>
 #include <memory>
+#include <random>
 
 #include "common/duration.h"
 #include "common/strings.h"
@@ -102,21 +103,42 @@ Status ValidateLeaderElection(const LeaderElectionConfig& config) {
   return ValidateDurations(config);
 }
 
-LeaderElector::LeaderElector(RestClient& client, const Clock& clock, LeaderElectionConfig config,
+LeaderElector::LeaderElector(ApiCaller& api, EventLoop& loop, LeaderElectionConfig config,
                              LeaderCallbacks callbacks, Logger* logger)
-    : client_(client),
-      clock_(clock),
+    : api_(api),
+      loop_(loop),
+      clock_(loop.clock()),
       config_(std::move(config)),
       callbacks_(std::move(callbacks)),
       logger_(logger != nullptr ? logger : &Logger::Default()),
-      rng_(std::random_device{}()) {
+      random_(config_.random) {
   assert(ValidateLeaderElection(config_).ok() && "LeaderElectionConfig not validated");
+  if (!random_) {
+    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+    random_ = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
+  }
 }
 
-void LeaderElector::Run(std::stop_token stop) {
-  while (Acquire(stop)) RenewWhileLeading(stop);
-  StopLeading("shutting down");
-  Release();
+void LeaderElector::Start() {
+  loop_.Post([this] {
+    if (phase_ != Phase::kIdle) return;
+    phase_ = Phase::kRunning;
+    StartAttempt();
+  });
+}
+
+void LeaderElector::Stop(std::function<void()> done) {
+  if (!loop_.Post([this, done]() mutable { BeginStop(std::move(done)); })) {
+    if (done) done();  // the loop is gone: nothing of ours can run any more
+  }
+}
+
+void LeaderElector::StopAndWait() {
+  assert(!loop_.InLoopThread() && "StopAndWait would wait for its own thread");
+  std::promise<void> stopped;
+  std::future<void> wait = stopped.get_future();
+  Stop([&stopped] { stopped.set_value(); });
+  wait.wait();
 }
 
 bool LeaderElector::IsLeader() const {
@@ -134,49 +156,29 @@ LeaderElectionStats LeaderElector::Stats() const {
   return {.leader_transitions = transitions_.load(), .renew_failures = renew_failures_.load()};
 }
 
-// client-go's acquire loop: the first attempt at once, then one every
-// jittered retry period, so that followers restarted together spread out.
-bool LeaderElector::Acquire(std::stop_token stop) {
-  while (!stop.stop_requested()) {
-    if (TryAcquireOrRenew(clock_.Now()) == Attempt::kHeld) {
-      BecomeLeader();
-      return true;
-    }
-    if (!Sleep(stop, JitteredRetry())) return false;
-  }
-  return false;
+void LeaderElector::StartAttempt() {
+  attempt_in_flight_ = true;
+  const Time start = clock_.Now();
+  Send({.path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name)},
+       [this, start](ApiResult got) { OnRead(start, std::move(got)); });
 }
 
-void LeaderElector::RenewWhileLeading(std::stop_token stop) {
-  while (leading_.load()) {
-    // Wake at the deadline itself when it comes before the next period, so
-    // that on_stopped_leading is not late.
-    Time deadline = Time(Duration(last_renew_ns_.load())) + config_.renew_deadline;
-    Duration wait = std::min(config_.retry_period, deadline - clock_.Now());
-    if (!Sleep(stop, std::max(wait, Duration::zero()))) return;
-    if (RenewExpired()) return StopLeading("no successful renew within --renew-deadline");
-    Attempt a = TryAcquireOrRenew(clock_.Now());
-    if (a == Attempt::kHeld) continue;
-    renew_failures_.fetch_add(1);
-    if (a == Attempt::kHeldByOther) return StopLeading("the lease is held by " + Leader());
-    if (RenewExpired()) return StopLeading("no successful renew within --renew-deadline");
-  }
-}
-
-LeaderElector::Attempt LeaderElector::TryAcquireOrRenew(Time start) {
-  ApiResult got = Call({.path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name)});
+void LeaderElector::OnRead(Time start, ApiResult got) {
   if (got.IsNotFound()) return CreateLease(start);
   if (!got.ok()) {
     logger_->Warn("leader election: reading the lease failed",
                   Fields({"error", got.status.ToString()}));
-    return Attempt::kFailed;
+    return Finish(Attempt::kFailed);
   }
   Observe(got.object);
-  if (HeldByLiveOther()) return Attempt::kHeldByOther;
-  return WriteLease(got.object, start);
+  if (HeldByLiveOther()) return Finish(Attempt::kHeldByOther);
+  // Stopping: the read still serves Release (the latest resourceVersion).
+  if (phase_ != Phase::kRunning) return Finish(Attempt::kFailed);
+  WriteLease(got.object, start);
 }
 
-LeaderElector::Attempt LeaderElector::CreateLease(Time start) {
+void LeaderElector::CreateLease(Time start) {
+  if (phase_ != Phase::kRunning) return Finish(Attempt::kFailed);
   std::string now = FormatRfc3339Micros(start);
   json lease = {
       {"apiVersion", kLeases.ApiVersion()},
@@ -188,24 +190,19 @@ LeaderElector::Attempt LeaderElector::CreateLease(Time start) {
         {"acquireTime", now},
         {"renewTime", now},
         {"leaseTransitions", 0}}}};
-  ApiResult r = Call({.method = "POST",
-                      .path = CollectionPath(kLeases, config_.lease_namespace),
-                      .body = lease.dump()});
-  if (r.IsAlreadyExists()) return Attempt::kConflict;  // another process created it first
-  if (!r.ok()) {
-    logger_->Warn("leader election: creating the lease failed",
-                  Fields({"error", r.status.ToString()}));
-    return Attempt::kFailed;
-  }
-  last_renew_ns_.store(start.time_since_epoch().count());
-  Observe(r.object);
-  return Attempt::kHeld;
+  Send({.method = "POST",
+        .path = CollectionPath(kLeases, config_.lease_namespace),
+        .body = lease.dump()},
+       [this, start](ApiResult r) {
+         if (r.IsAlreadyExists()) return Finish(Attempt::kConflict);  // another process was first
+         OnWritten(start, std::move(r), "creating");
+       });
 }
 
 // `lease` is the object just read: its resourceVersion makes the PUT
 // conditional, so of two processes that saw the same expired lease only
 // one wins.
-LeaderElector::Attempt LeaderElector::WriteLease(const json& lease, Time start) {
+void LeaderElector::WriteLease(const json& lease, Time start) {
   std::string now = FormatRfc3339Micros(start);
   json next = lease;
   json& spec = next["spec"];
@@ -216,21 +213,105 @@ LeaderElector::Attempt LeaderElector::WriteLease(const json& lease, Time start) 
   spec["holderIdentity"] = config_.identity;
   spec["leaseDurationSeconds"] = CeilSeconds(config_.lease_duration);
   spec["renewTime"] = now;
-  ApiResult r = Call({.method = "PUT",
-                      .path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name),
-                      .body = next.dump()});
-  if (r.IsConflict()) {
-    logger_->Debug("leader election: the lease changed under us", Fields());
-    return Attempt::kConflict;
-  }
+  Send({.method = "PUT",
+        .path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name),
+        .body = next.dump()},
+       [this, start](ApiResult r) {
+         if (r.IsConflict()) {
+           logger_->Debug("leader election: the lease changed under us", Fields());
+           return Finish(Attempt::kConflict);
+         }
+         OnWritten(start, std::move(r), "writing");
+       });
+}
+
+void LeaderElector::OnWritten(Time start, ApiResult r, const char* what) {
   if (!r.ok()) {
-    logger_->Warn("leader election: writing the lease failed",
+    logger_->Warn(std::string("leader election: ") + what + " the lease failed",
                   Fields({"error", r.status.ToString()}));
-    return Attempt::kFailed;
+    return Finish(Attempt::kFailed);
   }
   last_renew_ns_.store(start.time_since_epoch().count());
   Observe(r.object);
-  return Attempt::kHeld;
+  Finish(Attempt::kHeld);
+}
+
+void LeaderElector::Finish(Attempt a) {
+  attempt_in_flight_ = false;
+  if (phase_ == Phase::kStopping) return Release();
+  if (phase_ != Phase::kRunning) return;
+  if (leading_.load()) return AfterAttemptWhileLeading(a);
+  if (a == Attempt::kHeld) {
+    BecomeLeader();
+    return ArmTimer(UntilNextRenew(), &LeaderElector::OnLeadingTimer);
+  }
+  ArmTimer(JitteredRetry(), &LeaderElector::StartAttempt);
+}
+
+void LeaderElector::AfterAttemptWhileLeading(Attempt a) {
+  if (a != Attempt::kHeld) {
+    renew_failures_.fetch_add(1);
+    if (a == Attempt::kHeldByOther) {
+      StopLeading("the lease is held by " + Leader());
+      return ArmTimer(JitteredRetry(), &LeaderElector::StartAttempt);
+    }
+  }
+  ArmTimer(UntilNextRenew(), &LeaderElector::OnLeadingTimer);
+}
+
+// Fires every retry period while leading, and at the renew deadline itself
+// when that comes first, so that on_stopped_leading is not late.
+void LeaderElector::OnLeadingTimer() {
+  timer_ = EventLoop::kNoTimer;
+  if (RenewExpired()) {
+    StopLeading("no successful renew within --renew-deadline");
+    if (!attempt_in_flight_) StartAttempt();  // as a follower, at once
+    return;
+  }
+  // Armed while the renew is in flight too, so the deadline is kept even
+  // if the request hangs.
+  if (!attempt_in_flight_) StartAttempt();
+  ArmTimer(UntilNextRenew(), &LeaderElector::OnLeadingTimer);
+}
+
+Duration LeaderElector::UntilNextRenew() const {
+  Time deadline = Time(Duration(last_renew_ns_.load())) + config_.renew_deadline;
+  return std::max(std::min(config_.retry_period, deadline - clock_.Now()), Duration::zero());
+}
+
+void LeaderElector::ArmTimer(Duration delay, void (LeaderElector::*step)()) {
+  loop_.Cancel(timer_);
+  timer_ = loop_.PostAfter(delay, [this, step] {
+    timer_ = EventLoop::kNoTimer;
+    (this->*step)();
+  });
+}
+
+// The answer is posted back to the loop; the request timeout is a loop
+// timer, so a hung request costs at most that long (the HTTP timeout is the
+// same, so the connection does not linger either).
+void LeaderElector::Send(ApiRequest request, Then then) {
+  const Duration timeout = RequestTimeout();
+  request.timeout =
+      std::max(std::chrono::ceil<std::chrono::milliseconds>(timeout), std::chrono::milliseconds(1));
+  request.priority = RequestPriority::kLease;
+  const uint64_t seq = ++request_seq_;
+  pending_ = std::move(then);
+  std::string what = request.method + " " + request.path;
+  request_timer_ = loop_.PostAfter(timeout, [this, seq, what, timeout] {
+    request_timer_ = EventLoop::kNoTimer;
+    OnAnswer(seq, {DeadlineExceeded(what + ": no answer within " + FormatDuration(timeout))});
+  });
+  api_.Call(std::move(request), [this, seq](ApiResult r) {
+    loop_.Post([this, seq, r = std::move(r)]() mutable { OnAnswer(seq, std::move(r)); });
+  });
+}
+
+void LeaderElector::OnAnswer(uint64_t seq, ApiResult r) {
+  if (seq != request_seq_ || !pending_) return;  // late: its attempt already failed
+  loop_.Cancel(std::exchange(request_timer_, EventLoop::kNoTimer));
+  Then then = std::exchange(pending_, nullptr);
+  then(std::move(r));
 }
 
 void LeaderElector::Observe(const json& lease) {
@@ -274,21 +355,6 @@ bool LeaderElector::HeldByLiveOther() const {
   return clock_.Now() < expiry;
 }
 
-// Waits at most the request timeout even when the client retries (Retry-
-// After) or rate-limits: a late answer is dropped, which errs the safe way
-// (a renew that may have landed counts as failed).
-ApiResult LeaderElector::Call(ApiRequest request) {
-  Duration timeout = RequestTimeout();
-  request.timeout =
-      std::max(std::chrono::ceil<std::chrono::milliseconds>(timeout), std::chrono::milliseconds(1));
-  std::string what = request.method + " " + request.path;
-  auto promise = std::make_shared<std::promise<ApiResult>>();
-  std::future<ApiResult> answer = promise->get_future();
-  client_.Call(std::move(request), [promise](ApiResult r) { promise->set_value(std::move(r)); });
-  if (answer.wait_for(timeout) == std::future_status::ready) return answer.get();
-  return {DeadlineExceeded(what + ": no answer within " + FormatDuration(timeout))};
-}
-
 void LeaderElector::BecomeLeader() {
   leading_.store(true);
   logger_->Info("became leader", Fields());
@@ -301,9 +367,31 @@ void LeaderElector::StopLeading(const std::string& why) {
   if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
 }
 
+void LeaderElector::BeginStop(std::function<void()> done) {
+  if (phase_ == Phase::kStopping || phase_ == Phase::kStopped) {
+    // A second Stop: runs when the first completes (or at once).
+    if (phase_ == Phase::kStopped) {
+      if (done) done();
+      return;
+    }
+    auto first = std::move(stop_done_);
+    stop_done_ = [first = std::move(first), done = std::move(done)] {
+      if (first) first();
+      if (done) done();
+    };
+    return;
+  }
+  const bool started = phase_ == Phase::kRunning;
+  phase_ = Phase::kStopping;
+  stop_done_ = std::move(done);
+  loop_.Cancel(std::exchange(timer_, EventLoop::kNoTimer));
+  StopLeading("shutting down");
+  if (!started || !attempt_in_flight_) Release();  // else Finish releases
+}
+
 // After StopLeading, so that work has stopped before a successor may start.
 void LeaderElector::Release() {
-  if (!have_observed_ || observed_.holder != config_.identity) return;
+  if (!have_observed_ || observed_.holder != config_.identity) return Stopped();
   std::string now = FormatRfc3339Micros(clock_.Now());
   json next = observed_lease_;
   json& spec = next["spec"];
@@ -311,16 +399,24 @@ void LeaderElector::Release() {
   spec["leaseDurationSeconds"] = kReleasedLeaseSeconds;
   spec["acquireTime"] = now;
   spec["renewTime"] = now;
-  ApiResult r = Call({.method = "PUT",
-                      .path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name),
-                      .body = next.dump()});
-  if (!r.ok()) {
-    logger_->Warn("leader election: releasing the lease failed",
-                  Fields({"error", r.status.ToString()}));
-    return;
-  }
-  Observe(r.object);
-  logger_->Info("released the lease", Fields());
+  Send({.method = "PUT",
+        .path = ObjectPath(kLeases, config_.lease_namespace, config_.lease_name),
+        .body = next.dump()},
+       [this](ApiResult r) {
+         if (!r.ok()) {
+           logger_->Warn("leader election: releasing the lease failed",
+                         Fields({"error", r.status.ToString()}));
+         } else {
+           Observe(r.object);
+           logger_->Info("released the lease", Fields());
+         }
+         Stopped();
+       });
+}
+
+void LeaderElector::Stopped() {
+  phase_ = Phase::kStopped;
+  if (auto done = std::exchange(stop_done_, nullptr)) done();
 }
 
 bool LeaderElector::RenewExpired() const {
@@ -328,15 +424,9 @@ bool LeaderElector::RenewExpired() const {
   return clock_.Now() - last_renew >= config_.renew_deadline;
 }
 
-bool LeaderElector::Sleep(std::stop_token stop, Duration d) {
-  std::unique_lock lock(sleep_mu_);
-  sleep_cv_.wait_for(lock, stop, d, [] { return false; });
-  return !stop.stop_requested();
-}
-
 Duration LeaderElector::JitteredRetry() {
-  std::uniform_real_distribution<double> factor(1.0, kJitterFactor);
-  return std::chrono::duration_cast<Duration>(config_.retry_period * factor(rng_));
+  double r = std::clamp(random_(), 0.0, 1.0);
+  return std::chrono::duration_cast<Duration>(config_.retry_period * (1.0 + (kJitterFactor - 1.0) * r));
 }
 
 Duration LeaderElector::RequestTimeout() const {

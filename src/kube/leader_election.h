@@ -1,13 +1,22 @@
 // LeaderElector: one active ebb operator per cluster, elected through a
-// coordination.k8s.io/v1 Lease as client-go's leaderelection package does.
+// coordination.k8s.io/v1 Lease as client-go's leaderelection package does,
+// as an asynchronous state machine on an EventLoop (common/event_loop.h):
+// every step (get, create, update, renew, release) is an asynchronous API
+// call whose answer is posted back to the loop; waits are timers on the
+// loop's Clock. Nothing blocks and nothing sleeps, so tests run it on a
+// SimulatedClock.
 //
-//   LeaderElectionConfig c{.lease_namespace = "keda", .identity = pod + "_" + suffix};
+//   EventLoop loop(clock);                       // a steady clock in production
+//   loop.StartThread();
+//   LeaderElectionConfig c{.lease_namespace = "keda", .identity = "pod-1_x2y"};
 //   if (Status s = ValidateLeaderElection(c); !s.ok()) return s;
-//   LeaderElector elector(rest, RealClock::Instance(), c,
-//                         {.on_started_leading = [&] { controller.Resume(); },
-//                          .on_stopped_leading = [&] { controller.Pause(); }});
-//   std::jthread election([&](std::stop_token st) { elector.Run(st); });
+//   LeaderElector elector(rest, loop, c,
+//                         {.on_started_leading = [&] { op.LeadershipChanged(); },
+//                          .on_stopped_leading = [&] { op.LeadershipChanged(); }});
+//   elector.Start();
 //   ...  if (elector.IsLeader()) Scale(...);   // the fence, checked before acting
+//   elector.StopAndWait();                     // stops leading, releases the lease
+//   loop.Stop();
 //
 // The algorithm (facts/kubernetes.md): GET the Lease, creating it on 404.
 // Another holder's lease is live until the LOCAL time at which this process
@@ -15,33 +24,36 @@
 // remote renewTime is never compared with the local clock, so clock skew
 // between nodes does not matter. A lease that is free, expired or already
 // ours is written with a PUT conditional on the resourceVersion last read
-// (409: another process won; try again later). The leader renews every
-// retry_period; when no renew has succeeded for renew_deadline it stops
-// leading at once. On stop, Run releases a lease it holds (empty holder,
-// leaseDurationSeconds 1, as client-go's ReleaseOnCancel) so a successor
-// takes over at its next attempt instead of after a lease duration.
+// (409: another process won; try again later). Followers try every
+// retry_period (jittered up to 1.2x); the leader renews every retry_period;
+// when no renew has succeeded for renew_deadline it stops leading at once.
+// On stop, a lease it holds is released (empty holder, leaseDurationSeconds
+// 1, as client-go's ReleaseOnCancel) so a successor takes over at its next
+// attempt instead of after a lease duration.
 //
 // Safety: IsLeader() is a fence measured from the local time at which the
-// last successful renew was *sent*. It turns false renew_deadline later,
-// which is before any other process can consider the lease expired (it
-// counts lease_duration > renew_deadline from when it *saw* that renew),
-// even while Run is stuck in a slow request. Intervals are read from the
-// Clock given: RealClock is wall time, so a step of the system clock
-// during an election skews them (client-go has the same exposure).
+// last successful renew was *sent* (the start of its attempt). It turns
+// false renew_deadline later, which is before any other process can
+// consider the lease expired (it counts lease_duration > renew_deadline
+// from when it *saw* that renew), even while a request hangs. Each request
+// is abandoned after the request timeout (a late answer counts as a
+// failure, the safe way). Lease requests use the RestClient's own budget
+// (RequestPriority::kLease), so a renew never queues behind status writes.
+// Intervals are read from the loop's Clock: production should give a
+// steady (monotonic) clock; RealClock is wall time, so a step of the system
+// clock skews them (client-go has the same exposure).
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <stop_token>
 #include <string>
 #include <utility>
 
 #include "common/clock.h"
+#include "common/event_loop.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "kube/rest_client.h"
@@ -70,6 +82,9 @@ struct LeaderElectionConfig {
   // renew_deadline / 2, so a hung request cannot hold the renew loop past
   // the deadline. REQUIRES: >= 0 and <= renew_deadline.
   Duration request_timeout{0};
+  // Returns a value in [0, 1) for the retry jitter. Default (empty): a
+  // Mersenne twister seeded from std::random_device. Tests inject one.
+  std::function<double()> random{};
 };
 
 // OK, or kInvalidConfig naming what is wrong: an empty identity, a
@@ -79,17 +94,17 @@ struct LeaderElectionConfig {
 // or --retry-period).
 Status ValidateLeaderElection(const LeaderElectionConfig& config);
 
-// Callbacks run on the thread that calls Run and must return quickly (start
-// or stop work elsewhere): the lease is not renewed while they run. Each
-// may be empty.
+// Callbacks run on the elector's loop and must return quickly (start or
+// stop work elsewhere, by posting to it): the lease is not renewed while
+// they run. Each may be empty.
 struct LeaderCallbacks {
-  std::function<void()> on_started_leading;
+  std::function<void()> on_started_leading{};
   // Called when leadership ends for any reason (renew deadline, lease taken
   // over, shutdown), before a shutdown releases the lease.
-  std::function<void()> on_stopped_leading;
+  std::function<void()> on_stopped_leading{};
   // Called when the observed holder changes to a non-empty identity (this
   // process's own included).
-  std::function<void(const std::string& identity)> on_new_leader;
+  std::function<void(const std::string& identity)> on_new_leader{};
 };
 
 // Counters for /metrics.
@@ -101,28 +116,35 @@ struct LeaderElectionStats {
   uint64_t renew_failures = 0;
 };
 
-// Runs the election for one identity. Ownership: the RestClient, the Clock
-// and the Logger are not owned and must outlive the elector. Thread-safety:
-// Run is called by one thread at a time; IsLeader, Leader and Stats are
-// safe from any thread at any time.
+// Runs the election for one identity on `loop`. Ownership: the ApiCaller,
+// the EventLoop and the Logger are not owned; the elector's state belongs to
+// the loop (the loop owns; answers post). Destroy the elector only after
+// its loop has stopped, and stop the loop before the ApiCaller (a request
+// abandoned after its timeout may still answer and post). Thread-safety:
+// Start, Stop, IsLeader, Leader and Stats are safe from any thread;
+// StopAndWait never from the loop's thread.
 class LeaderElector {
  public:
   // `logger` null: Logger::Default(). `config` must pass
   // ValidateLeaderElection (programmer error otherwise).
-  LeaderElector(RestClient& client, const Clock& clock, LeaderElectionConfig config,
+  LeaderElector(ApiCaller& api, EventLoop& loop, LeaderElectionConfig config,
                 LeaderCallbacks callbacks, Logger* logger = nullptr);
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
-  // Blocks: tries to acquire the lease every retry_period (jittered up to
-  // 1.2x), renews it while leading, and tries again after losing it.
-  // Returns once `stop` is requested (after at most the request in flight
-  // and the release, each bounded by the request timeout), having stopped
-  // leading and released the lease if it held it.
-  void Run(std::stop_token stop);
+  // Begins the election: the first attempt at once, then one every
+  // jittered retry period; renews while leading; tries again after losing.
+  void Start();
+  // Stops: leadership ends (on_stopped_leading), then, once the request in
+  // flight (if any) has ended, a lease this process holds is released.
+  // `done` runs on the loop when all that is over (may be empty).
+  void Stop(std::function<void()> done);
+  // Stop, blocking until done. From the owner's thread, never from the
+  // loop's (a test-driven loop uses Stop and runs the loop instead).
+  void StopAndWait();
 
   // True only while leading AND the last successful renew was sent less
-  // than renew_deadline ago by the local clock. Check it before acting.
+  // than renew_deadline ago by the loop's clock. Check it before acting.
   bool IsLeader() const;
   // The last observed holder; "" when unknown or released.
   std::string Leader() const;
@@ -141,38 +163,58 @@ class LeaderElector {
   };
   // What one attempt to acquire or renew achieved.
   enum class Attempt { kHeld, kHeldByOther, kConflict, kFailed };
+  enum class Phase { kIdle, kRunning, kStopping, kStopped };
+  using Then = std::function<void(ApiResult)>;
 
-  bool Acquire(std::stop_token stop);
-  void RenewWhileLeading(std::stop_token stop);
-  // One GET then, when the lease is free, expired or ours, one POST or PUT.
-  // `start`: the local time before the attempt, the fence's reference.
-  Attempt TryAcquireOrRenew(Time start);
-  Attempt CreateLease(Time start);
-  Attempt WriteLease(const nlohmann::json& lease, Time start);
+  // One attempt: a GET, then, when the lease is free, expired or ours, a
+  // POST or PUT; ends in Finish. `start`: the fence's reference.
+  void StartAttempt();
+  void OnRead(Time start, ApiResult got);
+  void CreateLease(Time start);
+  void WriteLease(const nlohmann::json& lease, Time start);
+  void OnWritten(Time start, ApiResult r, const char* what);
+  void Finish(Attempt a);
+  void AfterAttemptWhileLeading(Attempt a);
+  // The timer while leading: renew, or stop at the deadline.
+  void OnLeadingTimer();
+  void ArmTimer(Duration delay, void (LeaderElector::*step)());
+  Duration UntilNextRenew() const;
+  // Sends one request; `then` runs on the loop with its answer, or with
+  // kDeadlineExceeded once the request timeout passes (a later answer is
+  // dropped). One request at a time.
+  void Send(ApiRequest request, Then then);
+  void OnAnswer(uint64_t seq, ApiResult r);
   // Records a lease read or written; a change restarts the expiry clock.
   void Observe(const nlohmann::json& lease);
   void NoteHolder(const std::string& holder);
   bool HeldByLiveOther() const;
-  ApiResult Call(ApiRequest request);
   void BecomeLeader();
   void StopLeading(const std::string& why);
+  void BeginStop(std::function<void()> done);
   void Release();
+  void Stopped();
   bool RenewExpired() const;
-  // Waits `d` or until stop; false when stop was requested.
-  bool Sleep(std::stop_token stop, Duration d);
   Duration JitteredRetry();
   Duration RequestTimeout() const;
   // The lease and identity, plus `extra` when it has a key.
   LogFields Fields(std::pair<std::string, std::string> extra = {}) const;
 
-  RestClient& client_;
+  ApiCaller& api_;
+  EventLoop& loop_;
   const Clock& clock_;
   const LeaderElectionConfig config_;
   const LeaderCallbacks callbacks_;
   Logger* const logger_;  // never null
+  std::function<double()> random_;
 
-  // Used by the Run thread only.
-  std::mt19937_64 rng_;
+  // Owned by the loop: touched only by tasks on it.
+  Phase phase_ = Phase::kIdle;
+  bool attempt_in_flight_ = false;
+  EventLoop::TimerId timer_ = EventLoop::kNoTimer;  // retry or renew
+  uint64_t request_seq_ = 0;                        // of the request in flight
+  Then pending_;                                    // its continuation
+  EventLoop::TimerId request_timer_ = EventLoop::kNoTimer;
+  std::function<void()> stop_done_;
   nlohmann::json observed_lease_;  // the last Lease object read or written
   LeaseRecord observed_;           // its spec
   std::string observed_version_;   // its resourceVersion
@@ -186,9 +228,6 @@ class LeaderElector {
   std::atomic<uint64_t> renew_failures_{0};
   mutable std::mutex mu_;
   std::string leader_;  // guarded by mu_
-
-  std::mutex sleep_mu_;
-  std::condition_variable_any sleep_cv_;  // never notified: only the stop token wakes it
 };
 
 }  // namespace ebb::kube

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <optional>
+
 #include "kube/kube_test_util.h"
-#include "kube/timer_queue.h"
 
 namespace ebb::kube {
 namespace {
@@ -49,32 +51,6 @@ TEST(TokenBucketTest, DefaultsDoNotThrottleThousandsOfObjects) {
   EXPECT_EQ(worst, Duration::zero());
 }
 
-TEST(TimerQueueTest, RunsInOrderAndCancelsOnStop) {
-  TimerQueue timers;
-  std::mutex mu;
-  std::vector<int> order;
-  std::atomic<int> cancelled{0};
-  timers.RunAfter(milliseconds(30), [&](bool run) {
-    std::lock_guard l(mu);
-    order.push_back(2);
-  });
-  timers.RunAfter(milliseconds(1), [&](bool run) {
-    std::lock_guard l(mu);
-    order.push_back(1);
-  });
-  timers.RunAfter(std::chrono::hours(1), [&](bool run) { cancelled += run ? 0 : 1; });
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard l(mu);
-    return order.size() == 2;
-  }));
-  timers.Stop();
-  EXPECT_EQ(order, (std::vector<int>{1, 2}));
-  EXPECT_EQ(cancelled, 1);
-  bool ran = true;
-  timers.RunAfter(milliseconds(0), [&](bool run) { ran = run; });
-  EXPECT_FALSE(ran);
-}
-
 class RateLimitedClientTest : public KubeTest {
  protected:
   void SetUp() override {
@@ -95,6 +71,52 @@ TEST_F(RateLimitedClientTest, RequestsBeyondTheBurstWait) {
   }
   ASSERT_TRUE(WaitFor([&] { return done == 4; }));
   EXPECT_EQ(rest_->throttled(), 2u);
+}
+
+}  // namespace
+}  // namespace ebb::kube
+
+namespace ebb::kube {
+namespace {
+
+class ExhaustedBudgetTest : public KubeTest {
+ protected:
+  void SetUp() override {
+    RestClientOptions o;
+    o.qps = 0.01;  // the second normal request waits 100 s
+    o.burst = 1;
+    Start({}, o);
+  }
+};
+
+TEST_F(ExhaustedBudgetTest, LeaseRequestsDoNotQueueBehindOtherRequests) {
+  std::atomic<int> normal_done{0};
+  for (int i = 0; i < 3; ++i) {
+    rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult) { ++normal_done; });
+  }
+  std::atomic<bool> lease_answered{false};
+  rest_->Call({.path = "/apis/coordination.k8s.io/v1/namespaces/keda/leases/x",
+               .priority = RequestPriority::kLease},
+              [&](ApiResult r) {
+                EXPECT_TRUE(r.IsNotFound()) << r.status.ToString();
+                lease_answered = true;
+              });
+  ASSERT_TRUE(WaitFor([&] { return lease_answered.load(); }));
+  EXPECT_EQ(rest_->throttled(), 2u);  // the two normal ones still waiting
+  EXPECT_LE(normal_done.load(), 1);
+}
+
+TEST_F(ExhaustedBudgetTest, RequestsWaitingForTheLimitAreCancelledWhenTheClientGoes) {
+  std::promise<ApiResult> first;
+  rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult r) { first.set_value(r); });
+  EXPECT_TRUE(first.get_future().get().ok());
+  std::optional<ApiResult> second;  // written on the destroying thread
+  rest_->Call({.path = "/api/v1/namespaces/ns/secrets"}, [&](ApiResult r) { second = r; });
+  EXPECT_FALSE(second.has_value());  // waiting 100 s for its token
+  rest_.reset();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status.code(), StatusCode::kCancelled) << second->status.ToString();
+  EXPECT_NE(second->status.message().find("shutting down"), std::string::npos);
 }
 
 }  // namespace

@@ -41,15 +41,19 @@ RestClient::RestClient(http::HttpClient& http, RestConfig config, const Clock& c
       config_(std::move(config)),
       options_(std::move(options)),
       credentials_(config_, clock, options_.exec_runner),
-      bucket_(options_.qps, options_.burst, clock) {}
+      bucket_(options_.qps, options_.burst, clock),
+      lease_bucket_(options_.lease_qps, options_.lease_burst, clock) {
+  timers_.StartThread();
+}
 
 RestClient::~RestClient() { timers_.Stop(); }
 
 void RestClient::Call(ApiRequest request, ApiCallback done) {
+  TokenBucket& bucket = request.priority == RequestPriority::kLease ? lease_bucket_ : bucket_;
   auto a = std::make_shared<Attempt>();
   a->request = std::move(request);
   a->done = std::move(done);
-  Schedule(std::move(a), bucket_.Reserve(), true);
+  Schedule(std::move(a), bucket.Reserve(), true);
 }
 
 void RestClient::Stream(ApiRequest request, http::HttpChunkCallback on_data, ApiCallback done) {
@@ -67,16 +71,26 @@ ApiResult RestClient::CallSync(ApiRequest request) {
   return future.get();
 }
 
+// An attempt parked on the timer loop. Dropped unrun (the client is being
+// destroyed), it still answers its caller: `done` runs exactly once.
+struct RestClient::Waiting {
+  Waiting() = default;
+  Waiting(const Waiting&) = delete;  // a copy would answer twice
+  Waiting& operator=(const Waiting&) = delete;
+  std::shared_ptr<Attempt> attempt;
+  ~Waiting() {
+    if (attempt) {
+      attempt->done({Cancelled(What(attempt->request) + ": the Kubernetes client is shutting down")});
+    }
+  }
+};
+
 void RestClient::Schedule(std::shared_ptr<Attempt> a, Duration delay, bool throttled) {
   if (delay <= Duration::zero()) return Dispatch(std::move(a));
   if (throttled) throttled_.fetch_add(1);
-  timers_.RunAfter(delay, [this, a](bool run) {
-    if (!run) {
-      a->done({Cancelled(What(a->request) + ": the Kubernetes client is shutting down")});
-      return;
-    }
-    Dispatch(a);
-  });
+  auto waiting = std::make_shared<Waiting>();  // built in place: its destructor answers
+  waiting->attempt = std::move(a);
+  timers_.PostAfter(delay, [this, waiting] { Dispatch(std::exchange(waiting->attempt, nullptr)); });
 }
 
 Result<http::HttpRequest> RestClient::Build(const ApiRequest& r) {

@@ -8,11 +8,13 @@
 //   kube.GetScale(kDeployments, "shop", "web", [](ApiResult r) { ... });
 //   ApiResult r = kube.CallSync({.method = "GET", .path = "/version"});
 //
-// Every request: waits for a rate-limit token (qps/burst, rate_limiter.h);
+// Every request: waits for a rate-limit token (qps/burst, rate_limiter.h;
+// Lease requests draw from a budget of their own, so they never queue
+// behind other writes);
 // on 401 invalidates the credentials and retries once (a rotated token);
 // on 429 or 503 with Retry-After, retries after that many seconds (at most
 // 10) up to `max_retries` times, as client-go does. Callbacks run on the
-// HttpClient's I/O thread or on the client's timer thread; they must not
+// HttpClient's I/O thread or on the client's timer loop; they must not
 // block.
 //
 // Thread-safe. Lifetime: the HttpClient must outlive this client; destroy
@@ -29,13 +31,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/event_loop.h"
 #include "http/http_client.h"
 #include "kube/api_error.h"
 #include "kube/config.h"
 #include "kube/credentials.h"
 #include "kube/rate_limiter.h"
 #include "kube/resource.h"
-#include "kube/timer_queue.h"
 
 namespace ebb::kube {
 
@@ -48,9 +50,17 @@ struct RestClientOptions {
   std::chrono::milliseconds timeout{30000};
   // Retries of 429/503 answers that carry Retry-After. Default 3.
   int max_retries = 3;
+  // The separate budget of RequestPriority::kLease requests (a renew every
+  // 2 s is a GET and a PUT). Defaults 5 qps, burst 10: enough for any
+  // election, small enough to stop a runaway loop.
+  double lease_qps = 5;
+  int lease_burst = 10;
   // Runs exec plugins; tests substitute a fake. Default: RunExecPlugin.
   ExecRunner exec_runner;
 };
+
+// Which client-side rate-limit budget a request draws from.
+enum class RequestPriority { kNormal, kLease };
 
 struct ApiRequest {
   std::string method = "GET";
@@ -60,6 +70,10 @@ struct ApiRequest {
   std::string content_type{};  // default application/json when there is a body
   // -1: RestClientOptions::timeout; 0: none (watches).
   std::chrono::milliseconds timeout{-1};
+  // kLease: leader election's own rate-limit budget, so that a renew never
+  // waits behind a burst of status writes and events (a late renew costs
+  // leadership). Default kNormal.
+  RequestPriority priority = RequestPriority::kNormal;
 };
 
 struct ListOptions {
@@ -72,7 +86,16 @@ struct ListOptions {
 
 using ApiCallback = std::function<void(ApiResult)>;
 
-class RestClient {
+// Issues one API request asynchronously; `done` runs exactly once, on any
+// thread, and must not block. RestClient is the production implementation;
+// tests substitute fakes (kube/testing/fake_lease_api.h).
+class ApiCaller {
+ public:
+  virtual ~ApiCaller() = default;
+  virtual void Call(ApiRequest request, ApiCallback done) = 0;
+};
+
+class RestClient final : public ApiCaller {
  public:
   // `http` and `clock` must outlive the client.
   RestClient(http::HttpClient& http, RestConfig config, const Clock& clock = RealClock::Instance(),
@@ -84,7 +107,7 @@ class RestClient {
   const RestConfig& config() const { return config_; }
 
   // The generic call; `done` runs exactly once.
-  void Call(ApiRequest request, ApiCallback done);
+  void Call(ApiRequest request, ApiCallback done) override;
   // Blocks for the answer. Never from a callback.
   ApiResult CallSync(ApiRequest request);
   // A streaming call (watch): 2xx body pieces go to `on_data` (return false
@@ -119,11 +142,16 @@ class RestClient {
 
   // Requests that had to wait for a rate-limit token.
   uint64_t throttled() const { return throttled_.load(); }
-  // The client's timer thread, shared with informers for their backoff.
-  TimerQueue& timers() { return timers_; }
+  // The client's timer loop (an EventLoop with its own thread, on a steady
+  // clock: delays here are waits, not wall-clock deadlines), shared with
+  // informers and the status writer for their backoff. What is pending
+  // there when the client is destroyed is dropped, never run; a request
+  // waiting there for its rate-limit slot or retry gets kCancelled.
+  EventLoop& timers() { return timers_; }
 
  private:
   struct Attempt;
+  struct Waiting;
 
   // `throttled`: the delay is a rate-limit wait (counted in throttled()).
   void Schedule(std::shared_ptr<Attempt> a, Duration delay, bool throttled);
@@ -138,7 +166,9 @@ class RestClient {
   const RestClientOptions options_;
   CredentialSource credentials_;
   TokenBucket bucket_;
-  TimerQueue timers_;
+  TokenBucket lease_bucket_;  // RequestPriority::kLease
+  const SteadyClock timer_clock_;
+  EventLoop timers_{timer_clock_};
   std::atomic<uint64_t> throttled_{0};
 };
 

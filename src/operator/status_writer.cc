@@ -37,7 +37,7 @@ struct ObjectState {
   bool dirty = false;                   // `desired` not sent yet
   bool busy = false;                    // a write in flight or a retry timer pending
   json written;                         // the status last written (or adopted); null: unknown
-  Duration backoff{0};
+  int write_failures = 0;               // consecutive retryable failures (backoff)
   std::list<EventEntry> events;         // most recently seen first
 };
 
@@ -71,6 +71,7 @@ struct KubeStatusWriter::Core : std::enable_shared_from_this<Core> {
         may_write(std::move(m)),
         uid_of(std::move(u)),
         options(std::move(o)),
+        backoff_policy(options.backoff),
         logger(options.logger ? *options.logger : Logger::Default()) {}
 
   bool Allowed() const { return !may_write || may_write(); }
@@ -123,6 +124,7 @@ struct KubeStatusWriter::Core : std::enable_shared_from_this<Core> {
   const MayWrite may_write;
   const UidOf uid_of;
   const StatusWriterOptions options;
+  const BackoffPolicy backoff_policy;
   Logger& logger;
 
   mutable std::mutex mu;
@@ -204,7 +206,7 @@ void KubeStatusWriter::Core::OnWritten(const std::string& key, uint64_t id, json
     if (!r.ok()) return OnFailed(*st, r);
     ++counters.status_writes;
     st->written = std::move(body);
-    st->backoff = Duration(0);
+    st->write_failures = 0;
     st->busy = false;
     if (allowed) next = TakeWrite(*st);
   }
@@ -217,16 +219,15 @@ void KubeStatusWriter::Core::OnFailed(ObjectState& st, const kube::ApiResult& r)
     // The latest status goes out after the backoff, whether or not a newer
     // one arrived meanwhile.
     st.dirty = true;
-    st.backoff = st.backoff == Duration(0) ? options.initial_backoff
-                                           : std::min(st.backoff * 2, options.max_backoff);
+    const Duration delay = backoff_policy.Delay(++st.write_failures);
     ++counters.status_retries;
-    // The timer queue never runs a task on the calling thread, so the lock
-    // held here cannot deadlock.
-    return ScheduleRetry(controller::KeyOf(st.ref), st.id, st.backoff);
+    // The timer loop never runs a task on the calling thread (a stopped one
+    // drops it), so the lock held here cannot deadlock.
+    return ScheduleRetry(controller::KeyOf(st.ref), st.id, delay);
   }
   ++counters.status_dropped;
   st.busy = false;
-  st.backoff = Duration(0);
+  st.write_failures = 0;
   const std::string key = controller::KeyOf(st.ref);
   if (r.IsNotFound()) {
     // Deleted: nothing to write to. A newer Publish starts again.
@@ -248,9 +249,7 @@ void KubeStatusWriter::Core::OnFailed(ObjectState& st, const kube::ApiResult& r)
 }
 
 void KubeStatusWriter::Core::ScheduleRetry(const std::string& key, uint64_t id, Duration delay) {
-  client.timers().RunAfter(delay, [core = shared_from_this(), key, id](bool run) {
-    if (run) core->OnRetry(key, id);
-  });
+  client.timers().PostAfter(delay, [core = shared_from_this(), key, id] { core->OnRetry(key, id); });
 }
 
 void KubeStatusWriter::Core::OnRetry(const std::string& key, uint64_t id) {

@@ -21,7 +21,7 @@
 //   (the spec and metadata.generation stay untouched); keys of nested maps
 //   (health) written before and absent now are sent as null;
 // - 5xx, 429, 409, timeouts and transport failures: retried with
-//   exponential backoff on the RestClient's timer thread until written or
+//   jittered exponential backoff on the RestClient's timer loop until written or
 //   superseded; 404: dropped (the object was deleted); 403: dropped and
 //   logged once per writer with the RBAC rule to grant (verb patch on
 //   scaledobjects/status in keda.sh); other errors: dropped and logged.
@@ -63,6 +63,7 @@
 #include <optional>
 #include <string>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/object_status.h"
@@ -74,10 +75,11 @@ namespace ebb::op {
 struct StatusWriterOptions {
   // Where ScaledObjects live. Default keda.sh/v1alpha1 scaledobjects.
   kube::GroupVersionResource scaled_objects = kube::kScaledObjects;
-  // Backoff of failed status writes: doubles from initial to max.
-  // Defaults 1 s and 5 min.
-  Duration initial_backoff = std::chrono::seconds(1);
-  Duration max_backoff = std::chrono::minutes(5);
+  // Backoff of failed status writes: doubles from initial to max, each
+  // delay shortened at random by up to jitter_fraction (so that writes
+  // failed by one API server outage do not all retry at once). Defaults
+  // 1 s, 5 min, jitter 0.2.
+  BackoffOptions backoff{.initial = std::chrono::seconds(1), .max = std::chrono::minutes(5)};
   // Repeats of an event within this window aggregate into one Event.
   // Default 10 min (client-go's).
   Duration event_window = std::chrono::minutes(10);

@@ -47,8 +47,8 @@ class StatusWriterTest : public kube::KubeTest {
 
   KubeStatusWriter& MakeWriter(StatusWriterOptions o = {}) {
     // Retries in milliseconds keep the test short; the waits are bounded.
-    o.initial_backoff = std::chrono::milliseconds(20);
-    o.max_backoff = std::chrono::milliseconds(100);
+    o.backoff.initial = std::chrono::milliseconds(20);
+    o.backoff.max = std::chrono::milliseconds(100);
     o.logger = &logger_;
     writer_ = std::make_unique<KubeStatusWriter>(
         *rest_, clock_, [this] { return leader_.load(); },

@@ -72,6 +72,9 @@ Result<std::shared_ptr<ProcessPool>> ProcessPool::Create(ProcessPoolSpec spec,
 ProcessPool::ProcessPool(ProcessPoolSpec spec, ProcessPoolOptions options, std::string program)
     : spec_(std::move(spec)),
       options_(std::move(options)),
+      restart_backoff_({.initial = options_.restart_backoff,
+                        .max = options_.max_restart_backoff,
+                        .jitter_fraction = 0}),
       program_(std::move(program)),
       env_(PoolEnvironment(spec_)),
       log_(options_.logger ? *options_.logger : Logger::Default()) {
@@ -213,14 +216,14 @@ void ProcessPool::ReapSlotsLocked(SteadyTime now) {
     // Leftovers of the group would otherwise run beside the restarted copy.
     SignalGroup(s.pid, SIGKILL);
     ForgetGroup(s.pid);
-    if (now - s.started >= options_.max_restart_backoff) s.backoff = options_.restart_backoff;
+    if (now - s.started >= options_.max_restart_backoff) s.failures = 0;
+    const Duration delay = restart_backoff_.Delay(++s.failures);
     LogFields f = Fields(static_cast<int32_t>(i), s.pid);
     f.push_back({"status", DescribeExit(*status)});
-    f.push_back({"restartIn", Seconds(s.backoff)});
+    f.push_back({"restartIn", Seconds(delay)});
     log_.Warn("process pool copy exited; restarting", f);
     s.pid = 0;
-    s.start_at = now + s.backoff;
-    s.backoff = std::min(s.backoff * 2, options_.max_restart_backoff);
+    s.start_at = now + delay;
     ++s.restarts;
   }
 }
@@ -262,7 +265,7 @@ void ProcessPool::ResizeLocked(SteadyTime now) {
     slots_.pop_back();
   }
   while (slots_.size() < target) {
-    slots_.push_back(Slot{.start_at = now, .backoff = options_.restart_backoff});
+    slots_.push_back(Slot{.start_at = now});
   }
 }
 
@@ -296,10 +299,10 @@ void ProcessPool::LaunchCopy(int32_t index) {
   if (!pid.ok()) {
     LogFields f = Fields(index, 0);
     f.push_back({"error", pid.status().ToString()});
-    f.push_back({"retryIn", Seconds(slot.backoff)});
+    const Duration delay = restart_backoff_.Delay(++slot.failures);
+    f.push_back({"retryIn", Seconds(delay)});
     log_.Error("process pool cannot start a copy", f);
-    slot.start_at = now + slot.backoff;
-    slot.backoff = std::min(slot.backoff * 2, options_.max_restart_backoff);
+    slot.start_at = now + delay;
     return;
   }
   slot.pid = *pid;

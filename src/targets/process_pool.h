@@ -15,7 +15,7 @@
 //   shard by index rely on it). Stopping is SIGTERM to the copy's process
 //   group, then SIGKILL after spec.gracePeriodSeconds.
 // - A copy that exits on its own is restarted with the same index after a
-//   backoff (options.restart_backoff, doubling up to
+//   backoff (common/backoff.h, unjittered: options.restart_backoff, doubling up to
 //   options.max_restart_backoff; reset once a copy has run that long), and
 //   whatever it left in its process group is killed first.
 // - An index that is still stopping is not started again until the old
@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -135,7 +136,7 @@ class ProcessPool : public ScaleTarget {
     pid_t pid = 0;          // 0 while waiting to (re)start
     SteadyTime started{};   // when pid was launched
     SteadyTime start_at{};  // when pid == 0: earliest (re)start
-    Duration backoff{};     // delay before the next restart
+    int failures = 0;       // exits and failed starts in a row (restart backoff)
     int32_t restarts = 0;
   };
   // A copy sent SIGTERM, until its whole process group is gone.
@@ -165,6 +166,9 @@ class ProcessPool : public ScaleTarget {
 
   const ProcessPoolSpec spec_;
   const ProcessPoolOptions options_;
+  // Unjittered: the copies are local processes, with no shared server for
+  // simultaneous restarts to overwhelm.
+  const BackoffPolicy restart_backoff_;
   const std::string program_;           // resolved spec.command
   const std::vector<std::string> env_;  // without EBB_REPLICA_INDEX
   Logger& log_;
