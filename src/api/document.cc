@@ -79,6 +79,7 @@ std::string ChildPath(const std::string& parent, const std::string& key) {
 // after it has filled the memory.
 struct Conversion {
   Document* doc;
+  int line_offset = 0;  // of the document's first line in its file
   size_t nodes = 0;
   std::string failure;  // set once a limit is passed; conversion stops
 };
@@ -96,7 +97,7 @@ json Convert(const YAML::Node& node, const std::string& path, int depth, Convers
                  " levels (the limit)";
     return nullptr;
   }
-  if (node.Mark().line >= 0) c->doc->lines.emplace(path, node.Mark().line + 1);
+  if (node.Mark().line >= 0) c->doc->lines.emplace(path, node.Mark().line + 1 + c->line_offset);
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -209,6 +210,58 @@ Result<std::vector<Document>> ParseJson(const std::string& text, const std::stri
   return out;
 }
 
+// One YAML document of a stream, and where it starts in the file.
+struct YamlChunk {
+  std::string text;
+  int first_line = 0;  // 0-based
+  bool starts_with_marker = false;
+};
+
+bool IsDocumentStart(std::string_view line) {
+  return StartsWith(line, "---") &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n');
+}
+
+// Splits a YAML stream at its "---" lines and parses each document with
+// YAML::Load: yaml-cpp 0.7's LoadAll loops forever, allocating, on some
+// invalid input such as a line starting with ", " (found by scripts/fuzz;
+// jbeder/yaml-cpp#1319, fixed after 0.7). A document marker at column 0
+// cannot be content in YAML, so the split is exact.
+std::vector<YamlChunk> SplitYamlDocuments(std::string_view text) {
+  std::vector<YamlChunk> chunks(1);
+  int line_no = 0;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end == std::string_view::npos ? text.size() : end + 1);
+    if (IsDocumentStart(line) && (line_no > 0 || !chunks.back().text.empty())) {
+      chunks.push_back(YamlChunk{"", line_no, true});
+    } else if (IsDocumentStart(line)) {
+      chunks.back().starts_with_marker = true;
+    }
+    chunks.back().text.append(line);
+    text.remove_prefix(line.size());
+    ++line_no;
+    // "..." ends a document; what follows may be a bare document.
+    if (Trim(line) == "..." && line.front() == '.') chunks.push_back(YamlChunk{"", line_no, false});
+  }
+  return chunks;
+}
+
+// True when a document has something besides markers, comments, blank
+// lines and an explicit null.
+bool HasContent(std::string_view chunk) {
+  for (const std::string& raw : Split(chunk, '\n')) {
+    std::string_view line = Trim(raw);
+    if (IsDocumentStart(line)) line = Trim(line.substr(3));
+    if (line.empty() || line.front() == '#' || line == "..." || line == "~" || line == "null" ||
+        line == "Null" || line == "NULL") {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
 Status TooLarge(const std::string& file, uintmax_t size) {
   return InvalidConfig(file + ": " + std::to_string(size) + " bytes, over the limit of " +
                        std::to_string(kMaxManifestBytes) + " bytes per manifest file");
@@ -219,20 +272,31 @@ Status TooLarge(const std::string& file, uintmax_t size) {
 Result<std::vector<Document>> ParseDocuments(const std::string& text, const std::string& file) {
   if (text.size() > kMaxManifestBytes) return TooLarge(file, text.size());
   if (LooksLikeJson(text)) return ParseJson(text, file);
-  std::vector<YAML::Node> nodes;
-  try {
-    nodes = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    return InvalidConfig(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                         std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
-  }
   std::vector<Document> out;
   int index = 0;
-  for (const YAML::Node& node : nodes) {
+  for (const YamlChunk& chunk : SplitYamlDocuments(text)) {
+    YAML::Node node;
+    try {
+      node = YAML::Load(chunk.text);
+    } catch (const YAML::Exception& e) {
+      return InvalidConfig(file + ":" + std::to_string(e.mark.line + 1 + chunk.first_line) + ":" +
+                           std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+    }
+    if (!chunk.starts_with_marker && node.IsNull() && !HasContent(chunk.text)) {
+      continue;  // comments before the first "---" or after a "...": no document
+    }
     ++index;
-    if (node.IsNull()) continue;  // empty document between "---" separators
+    if (node.IsNull()) {
+      // yaml-cpp reads some garbage (", c") as an empty document.
+      if (HasContent(chunk.text)) {
+        return InvalidConfig(file + ":" + std::to_string(chunk.first_line + 1) +
+                             ": not valid YAML: document " + std::to_string(index) +
+                             " could not be read");
+      }
+      continue;  // empty document between "---" separators
+    }
     Document doc{file, index, nullptr, {}};
-    Conversion conversion{&doc};
+    Conversion conversion{&doc, chunk.first_line};
     try {
       doc.value = Convert(node, "", 0, &conversion);
     } catch (const YAML::Exception& e) {

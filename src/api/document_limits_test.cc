@@ -119,6 +119,32 @@ TEST(DocumentLimits, NodeCountAtTheLimitParsesOnePastIsRefused) {
   EXPECT_THAT(past.status().message(), HasSubstr("100000 nodes"));
 }
 
+TEST(DocumentLimits, InputThatMadeYamlCppLoopForeverIsAnError) {
+  // yaml-cpp 0.7's LoadAll looped forever, allocating, on a line starting
+  // with ", " (found by scripts/fuzz in manifest_fuzz).
+  for (std::string text : {", c\n", "# x\n, c\nd: e\n", "a: b\n---\n, c\n"}) {
+    auto r = ParseDocuments(text, "loop.yaml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_THAT(r.status().message(), HasSubstr("not valid YAML")) << text;
+  }
+}
+
+TEST(DocumentLimits, DocumentsSplitAtMarkersKeepTheirIndexesAndLines) {
+  auto r = ParseDocuments("# head\n---\nkind: A\n...\n---\n---\nkind: B\nspec:\n  x: 1\n--- {kind: C}\n",
+                          "s.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].index, 1);
+  EXPECT_EQ((*r)[1].value["kind"], "B");
+  EXPECT_EQ((*r)[1].index, 3);
+  EXPECT_EQ((*r)[1].LineOf("spec.x"), 9);
+  EXPECT_EQ((*r)[2].value["kind"], "C");
+  EXPECT_EQ((*r)[2].index, 4);
+  auto bad = ParseDocuments("kind: A\n---\nkind: B\nspec: [x\n", "e.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("e.yaml:5:"));
+}
+
 TEST(DocumentLimits, ModestAliasesStillWork) {
   auto r = ParseDocuments("base: &b {x: 1}\nuse: *b\n", "a.yaml");
   ASSERT_TRUE(r.ok());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -116,6 +117,11 @@ bool ParseRfc3339(const std::string& text, Time* out) {
   tm.tm_min = mi;
   tm.tm_sec = s;
   int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_secs;
+  // Time holds int64 nanoseconds: about 1677-09-21 to 2262-04-11. Years
+  // outside (an ExecCredential's "1013-01-01...") are not representable;
+  // multiplying would overflow (found by scripts/fuzz).
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+  if (secs < -kMaxSeconds || secs > kMaxSeconds) return false;
   *out = Time(std::chrono::nanoseconds(secs * 1'000'000'000 + nanos));
   return true;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace ebb {
 namespace {
 
@@ -18,6 +20,20 @@ TEST(Clock, Rfc3339RoundTrips) {
   EXPECT_FALSE(ParseRfc3339("2023-11-14 22:13:20", &parsed));
   EXPECT_FALSE(ParseRfc3339("yesterday", &parsed));
   EXPECT_FALSE(ParseRfc3339("2023-11-14T22:13:20Zjunk", &parsed));
+}
+
+TEST(Clock, Rfc3339OutsideTheRepresentableYearsIsRefused) {
+  // Found by scripts/fuzz (scalars_fuzz, exec_credential_fuzz): seconds *
+  // 1e9 overflowed int64 for years before 1678 or after 2262.
+  Time parsed;
+  EXPECT_FALSE(ParseRfc3339("1013-01-01T00:00:00Z", &parsed));
+  EXPECT_FALSE(ParseRfc3339("0202-11-26T05:30:00.1234587773Z", &parsed));
+  EXPECT_FALSE(ParseRfc3339("9999-12-31T23:59:59Z", &parsed));
+  EXPECT_TRUE(ParseRfc3339("1700-01-01T00:00:00Z", &parsed));
+  EXPECT_TRUE(ParseRfc3339("2262-01-01T00:00:00Z", &parsed));
+  // FromUnixSeconds clamps what it cannot hold instead of casting.
+  EXPECT_EQ(FromUnixSeconds(1e300), FromUnixSeconds(9.2e9));
+  EXPECT_EQ(FromUnixSeconds(std::numeric_limits<double>::quiet_NaN()), FromUnixSeconds(0));
 }
 
 TEST(Clock, BeforeEpochFormatsCorrectly) {

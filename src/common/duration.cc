@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "common/strings.h"
@@ -62,6 +63,12 @@ Result<Duration> ParseGoDuration(std::string_view text) {
 
 Result<Duration> ParseTimeout(std::string_view text) {
   std::optional<int64_t> ms = ParseInt(text);
+  // Milliseconds to int64 nanoseconds overflows past 292 years (found by
+  // scripts/fuzz).
+  constexpr int64_t kMaxMillis = INT64_MAX / 1'000'000;
+  if (ms && (*ms > kMaxMillis || *ms < -kMaxMillis)) {
+    return InvalidConfig("\"" + std::string(text) + "\" is too long a duration (the limit is 292 years)");
+  }
   Result<Duration> d = ms ? Result<Duration>(std::chrono::milliseconds(*ms)) : ParseGoDuration(text);
   if (!d.ok()) return d.status();
   if (d->count() <= 0) {

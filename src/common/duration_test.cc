@@ -46,4 +46,14 @@ TEST(Duration, Format) {
 }
 
 }  // namespace
+TEST(DurationLimits, HugeValuesAreRefusedNotOverflowed) {
+  // Found by scripts/fuzz (scalars_fuzz): milliseconds * 1e6 overflowed.
+  EXPECT_FALSE(ParseTimeout("202222222222022").ok());
+  EXPECT_TRUE(ParseTimeout("9223372036854").ok());
+  EXPECT_FALSE(ParseTimeout("9223372036855").ok());
+  EXPECT_FALSE(ParseGoDuration("99999999999999999999h").ok());
+  EXPECT_FALSE(ParseGoDuration(std::string(400, '9') + "s").ok());
+  EXPECT_TRUE(ParseGoDuration("2500000h").ok());  // 285 years
+}
+
 }  // namespace ebb

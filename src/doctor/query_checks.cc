@@ -83,6 +83,21 @@ CheckResult StatusFromFailure(const Status& s, const TriggerUnderTest& t, CheckR
   return r;
 }
 
+// The answer comes from whatever serverAddress names: every member is read
+// with its type checked (json::value throws on a mismatch).
+const json& MemberOfType(const json& j, const char* key, json::value_t type) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it != j.end() && it->type() == type ? *it : kNull;
+}
+
+// A result element's metric: its labels, or an empty object.
+json MetricOf(const json& element) {
+  const json& m = MemberOfType(element, "metric", json::value_t::object);
+  return m.is_object() ? m : json::object();
+}
+
 // {k="v", ...} of a result element's metric.
 std::string LabelSet(const json& metric) {
   std::string out;
@@ -99,13 +114,16 @@ std::string LabelSet(const json& metric) {
 std::string DifferingLabels(const json& result) {
   std::set<std::string> names, differ;
   for (const json& e : result) {
-    const json metric = e.value("metric", json::object());
+    const json metric = MetricOf(e);  // named: items() of a temporary would dangle
     for (const auto& [k, v] : metric.items()) names.insert(k);
   }
   for (const std::string& n : names) {
     std::set<std::string> values;
-    for (const json& e : result)
-      values.insert(e.value("metric", json::object()).value(n, std::string()));
+    for (const json& e : result) {
+      const json metric = MetricOf(e);
+      const json& v = MemberOfType(metric, n.c_str(), json::value_t::string);
+      values.insert(v.is_string() ? v.get<std::string>() : std::string());
+    }
     if (values.size() > 1) differ.insert(n);
   }
   std::string out;
@@ -140,17 +158,17 @@ CheckResult CheckVector(CheckResult r, const TriggerUnderTest& t, const json& re
   if (result.empty()) return EmptyResult(std::move(r), t, "the query returns an empty vector");
   if (result.size() == 1) {
     const json& e = result[0];
-    if (IsNullValue(e.value("value", json()))) {
-      return EmptyResult(std::move(r), t,
-                         "the query's only element is " + e["value"][1].get<std::string>());
+    const json& sample = MemberOfType(e, "value", json::value_t::array);
+    if (IsNullValue(sample)) {
+      return EmptyResult(std::move(r), t, "the query's only element is " + sample[1].get<std::string>());
     }
-    r.detail = "one element " + LabelSet(e.value("metric", json::object()));
+    r.detail = "one element " + LabelSet(MetricOf(e));
     return r;
   }
   r.status = CheckResult::kFail;
   std::string sets;
   for (size_t i = 0; i < result.size() && i < kMaxLabelSets; ++i) {
-    sets += (sets.empty() ? "" : ", ") + LabelSet(result[i].value("metric", json::object()));
+    sets += (sets.empty() ? "" : ", ") + LabelSet(MetricOf(result[i]));
   }
   if (result.size() > kMaxLabelSets) sets += ", ...";
   r.detail = "the query returns " + std::to_string(result.size()) +
@@ -172,8 +190,10 @@ CheckResult CheckShape(const std::string& body, TriggerUnderTest& t, const std::
     r.fix = "check that serverAddress is a Prometheus-compatible API";
     return r;
   }
-  std::string type = data->value("resultType", std::string("vector"));
-  const json result = data->value("result", json::array());
+  const json& type_member = MemberOfType(*data, "resultType", json::value_t::string);
+  std::string type = type_member.is_string() ? type_member.get<std::string>() : "vector";
+  const json& result_member = MemberOfType(*data, "result", json::value_t::array);
+  const json result = result_member.is_array() ? result_member : json::array();
   if (type == "matrix") {
     r.status = CheckResult::kFail;
     r.detail = "the query returns a range vector (matrix): KEDA reads it as 0, ebb refuses it";

@@ -117,6 +117,23 @@ TEST_F(QueryChecksTest, ManyElementsShowTheLabelSets) {
   EXPECT_THAT(r[1].fix, HasSubstr("the labels that differ: pool"));
 }
 
+TEST_F(QueryChecksTest, MalformedAnswersFailTheCheckInsteadOfThrowing) {
+  // Each used to throw nlohmann::type_error out of doctor (json::value on a
+  // member of another type).
+  for (std::string body : {
+           R"({"data":{"resultType":5,"result":[]}})",
+           R"({"data":{"resultType":"vector","result":{"a":1}}})",
+           R"({"data":{"resultType":"vector","result":[1,2]}})",
+           R"({"data":{"resultType":"vector","result":[{"metric":[1],"value":{"a":1}}]}})",
+           R"({"data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"1"]},{"metric":{"a":[2]}}]}})",
+           R"({"data":{"resultType":"scalar","result":"x"}})",
+       }) {
+    auto r = Query(200, body);
+    ASSERT_GE(r.size(), 2u) << body;
+    EXPECT_NE(r[1].status, CheckResult::kPass) << body;
+  }
+}
+
 TEST_F(QueryChecksTest, RangeVector) {
   auto r = Query(200, R"({"status":"success","data":{"resultType":"matrix","result":[]}})");
   EXPECT_EQ(r[1].status, CheckResult::kFail);

@@ -12,6 +12,23 @@ using nlohmann::json;
 
 namespace {
 
+// items a list (or absent: an empty list), metadata a map (or absent).
+bool IsListShaped(const nlohmann::json& list) {
+  if (!list.is_object()) return false;
+  auto items = list.find("items");
+  auto metadata = list.find("metadata");
+  return (items == list.end() || items->is_array() || items->is_null()) &&
+         (metadata == list.end() || metadata->is_object() || metadata->is_null());
+}
+
+std::string ContinueToken(const nlohmann::json& list) {
+  auto metadata = list.find("metadata");
+  if (metadata == list.end() || !metadata->is_object()) return "";
+  auto token = metadata->find("continue");
+  return token != metadata->end() && token->is_string() ? token->get<std::string>() : "";
+}
+
+
 constexpr char kJson[] = "application/json";
 constexpr int kMaxRetryAfterSeconds = 10;
 
@@ -219,10 +236,20 @@ void RestClient::ListPage(const GroupVersionResource& gvr, const std::string& ns
       return ListPage(gvr, ns, full, std::make_shared<json>(json::array()), true, done);
     }
     if (!r.ok()) return done(std::move(r));
+    // An answer of another shape is an error, not a throw in this callback
+    // (json::value throws on a missing or non-object metadata).
+    if (!IsListShaped(r.object)) {
+      r.status = Internal("list of " + gvr.resource + " from the API server is not a list "
+                          "(items must be a list, metadata a map)");
+      r.object = nullptr;
+      return done(std::move(r));
+    }
     for (json& item : r.object["items"]) acc->push_back(std::move(item));
-    std::string next = r.object["metadata"].value("continue", "");
+    std::string next = ContinueToken(r.object);
     if (next.empty()) {
       r.object["items"] = std::move(*acc);
+      // Callers read metadata.resourceVersion: always give them a map.
+      if (!r.object["metadata"].is_object()) r.object["metadata"] = json::object();
       r.object["metadata"].erase("continue");
       return done(std::move(r));
     }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "http/testing/fake_http_client.h"
 #include "kube/kube_test_util.h"
 #include "testing/pki/test_pki.h"
@@ -113,6 +115,39 @@ TEST(RestClientListTest, ExpiredContinueRestartsUnpaged) {
   EXPECT_EQ(result.object["items"].size(), 2u);
   EXPECT_EQ(result.object["metadata"]["resourceVersion"], "9");
   EXPECT_EQ(calls, 3);
+}
+
+TEST(RestClientListTest, ListAnswersOfAnotherShapeAreErrorsNotThrows) {
+  // A list without metadata used to throw inside the HTTP callback
+  // (json::value on null), and the caller never heard back.
+  std::string body;
+  http::FakeHttpClient fake([&](const http::HttpRequest&) -> Result<http::HttpResponse> {
+    http::HttpResponse res;
+    res.status = 200;
+    res.body = body;
+    return res;
+  });
+  RestConfig c;
+  c.server = "http://fake";
+  RestClient rest(fake, c);
+  for (std::string ok : {R"({"items":[{"metadata":{"name":"a"}}]})", R"({"metadata":null})",
+                         R"({"metadata":{"continue":5},"items":[]})"}) {
+    body = ok;
+    std::optional<ApiResult> result;
+    rest.ListAll(kSecrets, "ns", {}, [&](ApiResult r) { result = std::move(r); });
+    ASSERT_TRUE(result.has_value()) << ok;
+    EXPECT_TRUE(result->ok()) << ok << ": " << result->status.ToString();
+    EXPECT_TRUE(result->object["metadata"].is_object()) << ok;
+    EXPECT_TRUE(result->object["items"].is_array()) << ok;
+  }
+  for (std::string bad : {R"([1,2])", R"("x")", R"({"items":5})", R"({"metadata":[1],"items":[]})"}) {
+    body = bad;
+    std::optional<ApiResult> result;
+    rest.ListAll(kSecrets, "ns", {}, [&](ApiResult r) { result = std::move(r); });
+    ASSERT_TRUE(result.has_value()) << bad;
+    EXPECT_FALSE(result->ok()) << bad;
+    EXPECT_NE(result->status.message().find("is not a list"), std::string::npos) << bad;
+  }
 }
 
 TEST_F(RestClientTest, TooManyRequestsIsRetriedAfterRetryAfter) {

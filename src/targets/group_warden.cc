@@ -79,21 +79,40 @@ class Warden {
   }
 
   void Send(char op, pid_t pgid) {
-    std::call_once(started_, [this] { Start(); });
-    if (sock_ < 0) return;
+    int sock = Socket();
+    if (sock < 0) return;
     if (op == '+' && ++watched_ > static_cast<int64_t>(kMaxWatchedGroups)) {
       WarnOnce("more process groups than the warden watches (" +
                std::to_string(kMaxWatchedGroups) + "); later ones may outlive a killed ebb");
     }
     if (op == '-') --watched_;
     Message m{op, pgid};
-    while (send(sock_, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    while (send(sock, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
     }
   }
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return owner_ == getpid() ? pid_ : 0;
+  }
 
  private:
+  // The socket to this process's warden, started on first use. A forked
+  // copy of a process (a test's stand-in for ebb) gets a warden of its
+  // own: the inherited socket leads to its parent's, which the child's
+  // death would not close.
+  int Socket() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (owner_ != getpid()) {
+      if (sock_ >= 0) close(sock_);
+      sock_ = -1;
+      pid_ = 0;
+      owner_ = getpid();
+      Start();
+    }
+    return sock_;
+  }
+
   void Start() {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -120,7 +139,8 @@ class Warden {
     Logger::Default().Warn(what + "; copies' children may outlive ebb if it is killed");
   }
 
-  std::once_flag started_;
+  std::mutex mu_;
+  pid_t owner_ = 0;  // the process sock_ belongs to
   int sock_ = -1;
   pid_t pid_ = 0;
   std::atomic<int64_t> watched_{0};
