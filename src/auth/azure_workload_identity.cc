@@ -191,6 +191,7 @@ http::HttpRequest AzureWorkloadIdentitySource::BuildRequest(const SecretString& 
                                {"scope", config_.scope}});
   req.sensitive_body = true;
   req.timeout = config_.timeout;
+  req.max_response_bytes = kMaxTokenAnswerBytes;
   return req;
 }
 

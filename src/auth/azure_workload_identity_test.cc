@@ -201,6 +201,9 @@ TEST_F(WorkloadSourceTest, SendsExactlyTheExchangeOfTheFacts) {
   EXPECT_NE(req.body.find("scope=https%3A%2F%2Fprometheus.monitor.azure.com%2F.default"), std::string::npos);
   EXPECT_NE(req.body.find("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"),
             std::string::npos);
+  // A token answer is a few KiB; a larger one is refused by the client
+  // instead of being buffered (docs/reliability.md).
+  EXPECT_EQ(req.max_response_bytes, kMaxTokenAnswerBytes);
 }
 
 TEST_F(WorkloadSourceTest, ReReadsTheTokenFileForEveryExchange) {

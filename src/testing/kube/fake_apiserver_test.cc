@@ -115,6 +115,9 @@ TEST_F(FakeApiServerTest, RbacForbiddenNamesUserVerbAndResource) {
 }
 
 TEST_F(FakeApiServerTest, ScaleConflictOverHttp) {
+  // The simulated rollout writes status on its own thread, which changes the
+  // resourceVersion between the GET and the PUT when the machine is busy.
+  server_->SetWorkloadDelay(std::chrono::milliseconds(-1));
   CreateDeployment("ns", "web", 1);
   Answer s = Do("GET", "/apis/apps/v1/namespaces/ns/deployments/web/scale");
   json put = s.body;
