@@ -23,6 +23,7 @@ controller::TriggerEnvironment LoopTriggerEnvironment(const Clock& clock,
   env.auth.clock = &clock;
   env.auth.token_cache = std::move(token_cache);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
+  env.auth.aws_env = auth::AwsEnvironmentFromProcess();
   env.auth.allow_insecure = allow_insecure;
   env.auth.token_destinations = token_destinations;
   return env;
