@@ -154,6 +154,7 @@ int RunQuery(const QueryOptions& options, std::ostream& out, std::ostream& err) 
   env.auth.clock = &clock;
   env.auth.token_cache = std::make_shared<auth::TokenCache>(clock);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
+  env.auth.aws_env = auth::AwsEnvironmentFromProcess();
   env.auth.allow_insecure = options.allow_insecure_auth;
   env.auth.token_destinations = options.token_destinations;
   http::CurlHttpClient client;

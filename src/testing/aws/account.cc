@@ -138,6 +138,16 @@ void AwsAccount::ExpireSessions() {
   }
 }
 
+std::vector<std::string> AwsAccount::Secrets() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, key] : keys_) {
+    out.push_back(key.secret);
+    if (!key.session_token.empty()) out.push_back(key.session_token);
+  }
+  return out;
+}
+
 Result<Principal> AwsAccount::VerifySigV4(const httplib::Request& req, const std::string& service,
                                           Denial* denial) const {
   const std::string header = req.get_header_value("Authorization");

@@ -109,6 +109,9 @@ class AwsAccount {
   IssuedCredentials Issue(const std::string& role_arn, const std::string& session_name);
   // Makes issued credentials expire now (tests of refresh on 403).
   void ExpireSessions();
+  // Every secret key and session token the account knows (tests assert that
+  // none reached a log).
+  std::vector<std::string> Secrets() const;
 
   // Verifies the SigV4 signature of `req` for `service` in the account's
   // region: the Authorization header's form and scope, X-Amz-Date skew,
