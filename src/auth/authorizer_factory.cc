@@ -1,6 +1,7 @@
 #include "auth/authorizer_factory.h"
 
 #include "auth/aws_identity.h"
+#include "auth/gcp_identity.h"
 #include "auth/imds_source.h"
 #include "auth/sigv4_authorizer.h"
 #include "auth/static_auth.h"
@@ -40,6 +41,10 @@ AwsIdentityInput AwsInput(const TriggerAuthInput& in, const AuthorizerContext& c
                           in.aws_region, who};
 }
 
+GcpIdentityInput GcpInput(const AuthorizerContext& ctx, const std::string& who) {
+  return GcpIdentityInput{ctx.token_cache, ctx.clock, ctx.gcp_env, ctx.allow_insecure, ctx.token_destinations, who};
+}
+
 Result<AuthorizerPtr> PodIdentityAuthorizer(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
   const api::PodIdentity& id = *in.authentication->spec.pod_identity;
   const std::string who = in.authentication->KindName() + " " + in.authentication->metadata.Key();
@@ -61,9 +66,16 @@ Result<AuthorizerPtr> PodIdentityAuthorizer(const TriggerAuthInput& in, const Au
     }
     return AwsPodIdentityAuthorizer(id, in.params, AwsInput(in, ctx, who));
   }
+  if (id.provider == api::kProviderGcp) {
+    if (!in.auth_modes.empty()) {
+      return InvalidConfig("metadata.authModes \"" + JoinModes(in.auth_modes) + "\" cannot be combined with " +
+                           who + "'s podIdentity gcp: both would set the credential; remove authModes");
+    }
+    return GcpPodIdentityAuthorizer(GcpInput(ctx, who));
+  }
   return InvalidConfig(who + ": podIdentity provider \"" + id.provider +
                        "\" is not supported by ebb yet (supported: azure-workload, "
-                       "azure-managed-identity, aws, aws-eks, or none with secretTargetRef)");
+                       "azure-managed-identity, aws, aws-eks, gcp, or none with secretTargetRef)");
 }
 
 // awsRegion asks for a SigV4-signed query; without AWS credentials it would
@@ -135,6 +147,9 @@ Result<AuthorizerPtr> BuildAuthorizerForRef(const TriggerAuthInput& in, const Au
   Result<std::vector<std::string>> modes = EffectiveModes(in);
   if (!modes.ok()) return modes.status().WithContext(who);
   if (HasAwsKeyParams(in.params) && modes->empty()) return AwsStaticKeyAuthorizer(in.params, AwsInput(in, ctx, who));
+  if (auto key = in.params.find(kParamGoogleApplicationCredentials); key != in.params.end() && modes->empty()) {
+    return GcpKeyParamAuthorizer(key->second, GcpInput(ctx, who));
+  }
   Result<AuthorizerPtr> a = MakeStaticAuthorizer(*modes, in.params);
   if (!a.ok()) return a.status().WithContext(who);
   return a;

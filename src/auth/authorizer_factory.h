@@ -46,6 +46,8 @@ struct AuthorizerContext {
   // ebb's AWS_* variables (AwsEnvironmentFromProcess()): the only source of
   // STS, EKS Pod Identity and IMDS endpoints. Default: empty.
   AwsEnvironment aws_env;
+  // GOOGLE_APPLICATION_CREDENTIALS, GCE_METADATA_HOST (GcpEnvironmentFromProcess()).
+  Environment gcp_env;
 };
 
 // What one trigger brings.

@@ -200,6 +200,7 @@ CheckResult BuildStatic(TriggerUnderTest& t, const DoctorContext& ctx, CheckResu
   // AWS identities (podIdentity aws, static keys) sign through the cache,
   // exactly as the operator does; their variables are in the same env.
   actx.aws_env = ctx.env;
+  actx.gcp_env = ctx.env;
   actx.clock = ctx.clock;
   actx.token_cache = ctx.token_cache;
   if (!actx.token_cache && ctx.clock) actx.token_cache = std::make_shared<auth::TokenCache>(*ctx.clock);
