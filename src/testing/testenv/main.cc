@@ -16,6 +16,12 @@
 // The same for Amazon Managed Prometheus (STS, EKS Pod Identity agent,
 // IMDSv2, a SigV4-verifying front door); writes env and env-pod-identity.
 //
+//   ebb-testenv gcp --prometheus http://127.0.0.1:9090 [--dir DIR] [--project P]
+//       [--misconfigure none|role|unbound|deleted-key]
+//
+// The same for Google Cloud Managed Service for Prometheus (token endpoint,
+// metadata server, GMP front door); writes key.json, env and env-metadata.
+//
 //   ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S]
 //       [--fall S] [--repeat]
 //
@@ -37,6 +43,7 @@
 #include "testing/prometheus/exporter.h"
 #include "testing/testenv/aws_env.h"
 #include "testing/testenv/azure_env.h"
+#include "testing/testenv/gcp_env.h"
 #include "testing/testenv/loadgen.h"
 
 namespace {
@@ -54,6 +61,8 @@ constexpr char kUsage[] =
     "       ebb-testenv aws --prometheus URL [--dir DIR] [--region R] [--namespace NS]\n"
     "           [--service-account SA] [--workspace ID] [--token-lifetime S] [--session-lifetime S]\n"
     "           [--misconfigure none|subject|audience|issuer|permission]\n"
+    "       ebb-testenv gcp --prometheus URL [--dir DIR] [--project P]\n"
+    "           [--misconfigure none|role|unbound|deleted-key]\n"
     "       ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S] [--fall S]\n"
     "           [--repeat]\n";
 
@@ -222,6 +231,25 @@ int RunAws(const std::vector<std::string>& args) {
   return 0;
 }
 
+int RunGcp(const std::vector<std::string>& args) {
+  using ebb::testing::gcp::GcpTestEnv;
+  auto options = ebb::testing::gcp::ParseGcpTestEnvArgs(args);
+  if (!options.ok()) return Fail(options.status().message());
+  if (options->dir.empty()) {
+    char tmpl[] = "/tmp/ebb-testenv-gcp-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("cannot create a temporary directory");
+    options->dir = tmpl;
+  }
+  sigset_t signals = BlockStopSignals();
+  auto env = GcpTestEnv::Start(*options);
+  if (!env.ok()) return Fail(env.status().ToString());
+  std::cout << (*env)->Describe() << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "ebb-testenv: stopping\n";
+  return 0;
+}
+
 // Serves the load profile until SIGINT or SIGTERM, updating it twice a second.
 int RunLoadgen(const std::vector<std::string>& args) {
   int port = 0;
@@ -255,6 +283,7 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "loadgen") return RunLoadgen(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "gcp") return RunGcp(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "aws") return RunAws(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] != "azure") return Fail("unknown environment " + args[0]);
   return RunAzure(std::vector<std::string>(args.begin() + 1, args.end()));
