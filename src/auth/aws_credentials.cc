@@ -12,7 +12,7 @@ namespace {
 constexpr auto kStaticLifetime = std::chrono::hours(24);
 
 constexpr char kIrsaHint[] =
-    " On EKS, the pod identity webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE into pods whose "
+    " Fix: on EKS, the pod identity webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE into pods whose "
     "service account has the annotation eks.amazonaws.com/role-arn (restart ebb after adding it); EKS Pod "
     "Identity injects AWS_CONTAINER_CREDENTIALS_FULL_URI once a pod identity association exists for ebb's "
     "namespace and service account.";

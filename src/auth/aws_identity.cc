@@ -16,9 +16,9 @@ std::string Param(const std::map<std::string, SecretString>& params, const char*
 Result<std::string> Region(const std::map<std::string, SecretString>& params, const AwsIdentityInput& in) {
   std::string region = in.trigger_region.empty() ? Param(params, kParamAwsRegion) : in.trigger_region;
   if (region.empty()) {
-    return InvalidConfig(in.who + ": no AWS region: set metadata.awsRegion on the trigger (the workspace's "
-                         "region, as in aps-workspaces.REGION.amazonaws.com); without it AMP answers 403 "
-                         "\"Credential should be scoped to a valid region\"");
+    return InvalidConfig(in.who + ": no AWS region to sign for; without it AMP answers 403 \"Credential should be "
+                         "scoped to a valid region\". Fix: set metadata.awsRegion on the trigger (the workspace's "
+                         "region, as in aps-workspaces.REGION.amazonaws.com)");
   }
   return region;
 }
@@ -80,8 +80,8 @@ Result<AuthorizerPtr> AwsStaticKeyAuthorizer(const std::map<std::string, SecretS
                                       {kParamAwsSecretAccessKey, keys.secret_access_key.empty()}}) {
     if (missing) {
       return InvalidConfig(in.who + ": parameter " + std::string(name) +
-                           " is missing or empty; AWS static keys need awsAccessKeyID and awsSecretAccessKey "
-                           "(awsSessionToken for temporary keys)");
+                           " is missing or empty. Fix: AWS static keys need the parameters awsAccessKeyID and "
+                           "awsSecretAccessKey (and awsSessionToken for temporary keys)");
     }
   }
   Result<std::string> region = Region(params, in);

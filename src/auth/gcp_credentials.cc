@@ -77,9 +77,9 @@ Result<ServiceAccountKey> ParseServiceAccountKey(std::string_view text, const st
   const std::string type = Field(j, "type");
   if (type != "service_account") {
     return InvalidConfig(where + " holds credentials of type \"" + SanitizeServerText(type, "", 40) +
-                         "\", not \"service_account\": ebb (like KEDA) accepts only service-account keys "
-                         "(create one with gcloud iam service-accounts keys create), or use podIdentity.provider: "
-                         "gcp with GKE Workload Identity");
+                         "\", not \"service_account\": ebb (like KEDA) accepts only service-account keys. Fix: create "
+                         "one with gcloud iam service-accounts keys create, or use podIdentity.provider: gcp with "
+                         "GKE Workload Identity");
   }
   ServiceAccountKey key{Field(j, "client_email"), Field(j, "private_key_id"), SecretString(Field(j, "private_key")),
                         Field(j, "token_uri"), Field(j, "project_id")};

@@ -24,7 +24,7 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   if (!in) {
     return InvalidConfig(std::string(kEnvGoogleApplicationCredentials) + " names " + path +
                          ", which cannot be read (" + std::strerror(errno) +
-                         "); mount the key file's Secret there or unset the variable to use the metadata server");
+                         "). Fix: mount the key file's Secret there, or unset the variable to use the metadata server");
   }
   std::ostringstream s;
   s << in.rdbuf();

@@ -214,9 +214,11 @@ CheckResult BuildStatic(TriggerUnderTest& t, const DoctorContext& ctx, CheckResu
   Result<auth::AuthorizerPtr> authorizer = auth::BuildAuthorizer(in, actx);
   if (!authorizer.ok()) {
     r.status = CheckResult::kFail;
+    // Cloud identities (aws, aws-eks, gcp) carry their own "Fix:".
     SetCauseAndFix(r, what + authorizer.status().message(),
-                   "give the TriggerAuthentication the parameters the trigger's authModes need, "
-                   "or remove authModes");
+                   t.provider.empty() ? "give the TriggerAuthentication the parameters the trigger's authModes "
+                                        "need, or remove authModes"
+                                      : "see the cause");
     return r;
   }
   t.authorizer = *authorizer;
