@@ -1,6 +1,9 @@
 #include "auth/authorizer_factory.h"
 
+#include "auth/aws_identity.h"
+#include "auth/gcp_identity.h"
 #include "auth/imds_source.h"
+#include "auth/sigv4_authorizer.h"
 #include "auth/static_auth.h"
 #include "auth/token_authorizer.h"
 
@@ -33,6 +36,15 @@ Result<AuthorizerPtr> TokenIdentity(const TriggerAuthInput& in, const Authorizer
   return AuthorizerPtr(std::make_shared<TokenAuthorizer>(ctx.token_cache, source, options));
 }
 
+AwsIdentityInput AwsInput(const TriggerAuthInput& in, const AuthorizerContext& ctx, const std::string& who) {
+  return AwsIdentityInput{ctx.token_cache, ctx.clock, ctx.aws_env, ctx.allow_insecure, ctx.token_destinations,
+                          in.aws_region, who};
+}
+
+GcpIdentityInput GcpInput(const AuthorizerContext& ctx, const std::string& who) {
+  return GcpIdentityInput{ctx.token_cache, ctx.clock, ctx.gcp_env, ctx.allow_insecure, ctx.token_destinations, who};
+}
+
 Result<AuthorizerPtr> PodIdentityAuthorizer(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
   const api::PodIdentity& id = *in.authentication->spec.pod_identity;
   const std::string who = in.authentication->KindName() + " " + in.authentication->metadata.Key();
@@ -47,9 +59,36 @@ Result<AuthorizerPtr> PodIdentityAuthorizer(const TriggerAuthInput& in, const Au
     if (!a.ok()) return a.status().WithContext(who + " (podIdentity " + id.provider + ")");
     return a;
   }
+  if (id.provider == api::kProviderAws || id.provider == api::kProviderAwsEks) {
+    if (!in.auth_modes.empty()) {
+      return InvalidConfig("metadata.authModes \"" + JoinModes(in.auth_modes) + "\" cannot be combined with " +
+                           who + "'s podIdentity " + id.provider + ": the request is signed with SigV4; remove authModes");
+    }
+    return AwsPodIdentityAuthorizer(id, in.params, AwsInput(in, ctx, who));
+  }
+  if (id.provider == api::kProviderGcp) {
+    if (!in.auth_modes.empty()) {
+      return InvalidConfig("metadata.authModes \"" + JoinModes(in.auth_modes) + "\" cannot be combined with " +
+                           who + "'s podIdentity gcp: both would set the credential; remove authModes");
+    }
+    return GcpPodIdentityAuthorizer(GcpInput(ctx, who));
+  }
   return InvalidConfig(who + ": podIdentity provider \"" + id.provider +
                        "\" is not supported by ebb yet (supported: azure-workload, "
-                       "azure-managed-identity, or none with secretTargetRef)");
+                       "azure-managed-identity, aws, aws-eks, gcp, or none with secretTargetRef)");
+}
+
+// awsRegion asks for a SigV4-signed query; without AWS credentials it would
+// go out unsigned, so it is refused.
+Status CheckAwsRegionHasCredentials(const TriggerAuthInput& in, const Result<AuthorizerPtr>& built) {
+  if (in.aws_region.empty() || !built.ok() || dynamic_cast<const SigV4Authorizer*>(built->get()) != nullptr) {
+    return Status::Ok();
+  }
+  return InvalidConfig("metadata.awsRegion is set, so the query must be signed with AWS credentials, but " +
+                       std::string(in.authentication ? "the TriggerAuthentication gives none" : "the trigger has no authenticationRef") +
+                       " (it sends " + (*built)->Describe() + "). Fix: reference a TriggerAuthentication with "
+                       "podIdentity.provider: aws, or parameters awsAccessKeyID and awsSecretAccessKey; ebb never "
+                       "sends the query unsigned");
 }
 
 // The metadata's authModes, else the TriggerAuthentication's `authModes`
@@ -86,7 +125,9 @@ Status CheckTenantRouting(const api::TriggerAuthentication& ta) {
       "trigger's cloud), or set it in a ClusterTriggerAuthentication");
 }
 
-Result<AuthorizerPtr> BuildAuthorizer(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
+namespace {
+
+Result<AuthorizerPtr> BuildAuthorizerForRef(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
   if (!in.authentication) {
     if (!in.auth_modes.empty()) {
       return InvalidConfig("metadata.authModes: \"" + JoinModes(in.auth_modes) +
@@ -105,9 +146,21 @@ Result<AuthorizerPtr> BuildAuthorizer(const TriggerAuthInput& in, const Authoriz
   }
   Result<std::vector<std::string>> modes = EffectiveModes(in);
   if (!modes.ok()) return modes.status().WithContext(who);
+  if (HasAwsKeyParams(in.params) && modes->empty()) return AwsStaticKeyAuthorizer(in.params, AwsInput(in, ctx, who));
+  if (auto key = in.params.find(kParamGoogleApplicationCredentials); key != in.params.end() && modes->empty()) {
+    return GcpKeyParamAuthorizer(key->second, GcpInput(ctx, who));
+  }
   Result<AuthorizerPtr> a = MakeStaticAuthorizer(*modes, in.params);
   if (!a.ok()) return a.status().WithContext(who);
   return a;
+}
+
+}  // namespace
+
+Result<AuthorizerPtr> BuildAuthorizer(const TriggerAuthInput& in, const AuthorizerContext& ctx) {
+  Result<AuthorizerPtr> built = BuildAuthorizerForRef(in, ctx);
+  EBB_RETURN_IF_ERROR(CheckAwsRegionHasCredentials(in, built));
+  return built;
 }
 
 }  // namespace ebb::auth

@@ -1,6 +1,7 @@
 // Chooses and builds the Authorizer of one trigger from what its
 // authenticationRef resolved to: nothing, static parameters with authModes,
-// or a pod identity (Azure Workload Identity, Azure managed identity).
+// or a pod identity (Azure Workload Identity, Azure managed identity, AWS:
+// aws_identity.h).
 //
 //   TriggerAuthInput in{.auth_modes = config.auth_modes, .authentication = ta,
 //                       .params = params, .scope = config.AzureManagedPrometheusScope()};
@@ -18,6 +19,7 @@
 
 #include "api/trigger_authentication.h"
 #include "auth/authorizer.h"
+#include "auth/aws_sts.h"
 #include "auth/azure_workload_identity.h"
 #include "auth/token_cache.h"
 #include "common/clock.h"
@@ -41,6 +43,11 @@ struct AuthorizerContext {
   // ebb's own identities may be sent to (ebb's --token-destination, each
   // checked by ValidateDestinationPattern). Default none.
   std::vector<std::string> token_destinations;
+  // ebb's AWS_* variables (AwsEnvironmentFromProcess()): the only source of
+  // STS, EKS Pod Identity and IMDS endpoints. Default: empty.
+  AwsEnvironment aws_env;
+  // GOOGLE_APPLICATION_CREDENTIALS, GCE_METADATA_HOST (GcpEnvironmentFromProcess()).
+  Environment gcp_env;
 };
 
 // What one trigger brings.
@@ -50,6 +57,7 @@ struct TriggerAuthInput {
   std::map<std::string, SecretString> params;       // resolved parameters of `authentication`
   std::string cloud;                                // metadata.cloud ("" = AzurePublicCloud)
   std::string private_resource_url;                 // metadata.azureManagedPrometheusResourceURL
+  std::string aws_region;                           // metadata.awsRegion ("" = none)
 };
 
 // kInvalidConfig with the fix: authModes without authenticationRef, a

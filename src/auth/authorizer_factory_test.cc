@@ -259,7 +259,7 @@ TEST(BuildAuthorizer, TokenDestinationsComeFromTheOperatorOnly) {
 TEST(BuildAuthorizer, UnsupportedProvidersSayWhatIsSupported) {
   SimulatedClock clock;
   api::PodIdentity id;
-  id.provider = "gcp";
+  id.provider = "azure";  // KEDA's deprecated AAD Pod Identity
   api::TriggerAuthentication ta = Ta(id);
   TriggerAuthInput in{{}, &ta, {}, "", ""};
   auto a = BuildAuthorizer(in, Context(clock));

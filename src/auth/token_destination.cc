@@ -67,7 +67,7 @@ Status TokenDestinations::Check(const std::string& url, const std::string& what)
   return InvalidConfig(
       "refusing to send the " + what + " to " + u->host + ": the operator's identity is sent only to "
       "hosts its own configuration allows (" + JoinPatterns(patterns_) + "), never to a host a "
-      "namespace chooses. Fix: point serverAddress at the Azure Managed Prometheus query endpoint, or, "
+      "namespace chooses. Fix: point serverAddress at the managed Prometheus query endpoint, or, "
       "if " + u->host + " is an endpoint the operator trusts, start ebb with --token-destination " + u->host);
 }
 

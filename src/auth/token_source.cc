@@ -5,7 +5,10 @@
 namespace ebb::auth {
 
 std::string AccessToken::Fingerprint() const {
-  const std::string& t = token.Reveal();
+  // Bearer tokens: the token alone; signing credentials: the whole set.
+  const std::string t = access_key_id.empty()
+                            ? token.Reveal()
+                            : token.Reveal() + "\n" + access_key_id + "\n" + secret_access_key.Reveal();
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(t.data()), t.size(), digest);
   static constexpr char kHex[] = "0123456789abcdef";

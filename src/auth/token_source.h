@@ -1,6 +1,6 @@
 // AccessToken and TokenSource: a bearer token with its lifetime, and the
 // interface of everything that can obtain one (Azure Workload Identity,
-// Azure managed identity through IMDS; later Google's metadata server).
+// Azure managed identity through IMDS, AWS credential providers, Google).
 //
 //   std::shared_ptr<TokenSource> src = std::make_shared<AzureWorkloadIdentitySource>(cfg, clock);
 //   cache.Get(src, client, [](Result<AccessToken> t) { ... t->token.Reveal() ... });
@@ -41,8 +41,13 @@ struct AccessToken {
   std::string audience;
   // The tenant ("tid" claim) when readable, else the configured tenant.
   std::string tenant;
+  // Signing credentials (AWS, sigv4.h) travel through the same cache: then
+  // `access_key_id` and `secret_access_key` are set and `token` holds the
+  // session token (empty for long-term keys). Empty for bearer tokens.
+  std::string access_key_id;
+  SecretString secret_access_key;
 
-  // A short, non-reversible digest of `token` (hex of the first 8 bytes of
+  // A short, non-reversible digest of `token` and the key pair (hex of the first 8 bytes of
   // its SHA-256): identifies "this token" for TokenCache::Invalidate
   // without holding or showing the token. Not for logs.
   std::string Fingerprint() const;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "auth/gcp_identity.h"
 #include "cmd/version.h"
 
 namespace ebb::cmd {
@@ -23,6 +24,8 @@ controller::TriggerEnvironment LoopTriggerEnvironment(const Clock& clock,
   env.auth.clock = &clock;
   env.auth.token_cache = std::move(token_cache);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
+  env.auth.aws_env = auth::AwsEnvironmentFromProcess();
+  env.auth.gcp_env = auth::GcpEnvironmentFromProcess();
   env.auth.allow_insecure = allow_insecure;
   env.auth.token_destinations = token_destinations;
   return env;

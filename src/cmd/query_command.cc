@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/gcp_identity.h"
 #include "auth/token_cache.h"
 #include "cmd/manifest_loading.h"
 #include "common/strings.h"
@@ -157,6 +158,8 @@ int RunQuery(const QueryOptions& options, std::ostream& out, std::ostream& err) 
   env.auth.clock = &clock;
   env.auth.token_cache = std::make_shared<auth::TokenCache>(clock);
   env.auth.azure_env = auth::AzureEnvironmentFromProcess();
+  env.auth.aws_env = auth::AwsEnvironmentFromProcess();
+  env.auth.gcp_env = auth::GcpEnvironmentFromProcess();
   env.auth.allow_insecure = options.allow_insecure_auth;
   env.auth.token_destinations = options.token_destinations;
   http::CurlHttpClient client;

@@ -18,6 +18,7 @@ Result<auth::AuthorizerPtr> ResolveAuthorizer(const api::ScaledObject& so, const
   in.auth_modes = config.auth_modes;
   in.cloud = config.cloud;
   in.private_resource_url = config.azure_managed_prometheus_resource_url;
+  in.aws_region = config.aws_region;
   if (t.authentication_ref) {
     const std::string& ns = so.metadata.namespace_name;
     Result<const api::TriggerAuthentication*> ta = api::FindAuthentication(lookup, ns, *t.authentication_ref);

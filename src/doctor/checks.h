@@ -140,6 +140,15 @@ CheckResult CheckAuthRef(TriggerUnderTest& t, const DoctorContext& ctx);  // man
 CheckResult CheckAuthModesWithPodIdentity(const TriggerUnderTest& t);
 CheckResult CheckAzureHostIdentity(const TriggerUnderTest& t);
 
+// --- identity.aws-* (podIdentity aws / aws-eks) ---
+bool UsesAwsIdentity(const TriggerUnderTest& t);
+// Which provider of the AWS chain ebb's environment selects; for IRSA, the
+// token's issuer, subject and audience (must be sts.amazonaws.com).
+CheckResult CheckAwsChain(TriggerUnderTest& t, const DoctorContext& ctx);  // identity.aws-chain
+// The credential exchange of that provider (STS, agent or IMDS), through
+// the shared cache, before any query is signed.
+CheckResult CheckAwsCredentials(TriggerUnderTest& t, const DoctorContext& ctx);  // identity.aws-credentials
+
 // --- identity.* ---
 CheckResult CheckIdentityEnv(TriggerUnderTest& t, const DoctorContext& ctx);
 CheckResult CheckTokenFile(const TriggerUnderTest& t);

@@ -76,7 +76,14 @@ const std::vector<std::string_view> kEndpointIds = {"endpoint.proxy", "endpoint.
 const std::vector<std::string_view> kQueryIds = {"query.status", "query.shape"};
 
 // Step 2-4: only for triggers with an Azure pod identity.
+void RunAwsIdentity(Sequence& seq, TriggerUnderTest& t, const DoctorContext& ctx) {
+  seq.Run("identity.aws-chain", [&] { return CheckAwsChain(t, ctx); });
+  if (ctx.offline) return seq.Offline({"identity.aws-credentials"});
+  seq.Run("identity.aws-credentials", [&] { return CheckAwsCredentials(t, ctx); });
+}
+
 void RunIdentity(Sequence& seq, TriggerUnderTest& t, const DoctorContext& ctx) {
+  if (UsesAwsIdentity(t)) return RunAwsIdentity(seq, t, ctx);
   if (!t.UsesWorkloadIdentity() && !t.UsesManagedIdentity()) return;
   seq.Run("identity.env", [&] { return CheckIdentityEnv(t, ctx); });
   if (t.UsesWorkloadIdentity()) {
@@ -186,6 +193,8 @@ std::string CheckTitle(std::string_view id) {
       {"cluster.webhook", "Workload identity webhook installed"},
       {"cluster.pod-injected", "AZURE_* injected into the pod"},
       {"identity.token-exchange", "Token exchange with Entra ID"},
+      {"identity.aws-chain", "AWS credential provider (IRSA, EKS Pod Identity, IMDS)"},
+      {"identity.aws-credentials", "AWS credentials (STS, agent or IMDS)"},
       {"endpoint.proxy", "Proxy settings"},
       {"endpoint.dns", "DNS resolution"},
       {"endpoint.tcp", "TCP connect"},

@@ -197,18 +197,28 @@ CheckResult BuildStatic(TriggerUnderTest& t, const DoctorContext& ctx, CheckResu
   actx.azure_env = ctx.env;
   actx.allow_insecure = ctx.allow_insecure;
   actx.token_destinations = ctx.token_destinations;
+  // AWS identities (podIdentity aws, static keys) sign through the cache,
+  // exactly as the operator does; their variables are in the same env.
+  actx.aws_env = ctx.env;
+  actx.gcp_env = ctx.env;
+  actx.clock = ctx.clock;
+  actx.token_cache = ctx.token_cache;
+  if (!actx.token_cache && ctx.clock) actx.token_cache = std::make_shared<auth::TokenCache>(*ctx.clock);
   auth::TriggerAuthInput in;
   in.auth_modes = t.config->auth_modes;
   in.cloud = t.config->cloud;
   in.private_resource_url = t.config->azure_managed_prometheus_resource_url;
+  in.aws_region = t.config->aws_region;
   in.authentication = t.authentication;
   in.params = t.params;
   Result<auth::AuthorizerPtr> authorizer = auth::BuildAuthorizer(in, actx);
   if (!authorizer.ok()) {
     r.status = CheckResult::kFail;
+    // Cloud identities (aws, aws-eks, gcp) carry their own "Fix:".
     SetCauseAndFix(r, what + authorizer.status().message(),
-                   "give the TriggerAuthentication the parameters the trigger's authModes need, "
-                   "or remove authModes");
+                   t.provider.empty() ? "give the TriggerAuthentication the parameters the trigger's authModes "
+                                        "need, or remove authModes"
+                                      : "see the cause");
     return r;
   }
   t.authorizer = *authorizer;

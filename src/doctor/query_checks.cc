@@ -3,6 +3,7 @@
 // and the shape of its result.
 #include <cmath>
 #include <future>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -31,6 +32,36 @@ std::string ClientIdOf(const TriggerUnderTest& t) {
   if (t.workload) return t.workload->client_id;
   if (t.imds && !t.imds->client_id.empty()) return t.imds->client_id;
   return "<client id of the identity>";
+}
+
+// Amazon and Google say in their 403 which link is broken; the fix for
+// each (facts/aws-gcp.md). nullopt for any other answer.
+std::optional<std::string> CloudForbiddenFix(const std::string& body) {
+  struct Known {
+    const char* says;
+    const char* fix;
+  };
+  static constexpr Known kKnown[] = {
+      {"signature we calculated does not match",
+       "SignatureDoesNotMatch: the secret key is wrong, or something between ebb and AMP rewrote the URL after "
+       "signing (a proxy or gateway re-encoding the query); ebb sends the query exactly as signed"},
+      {"Signature expired", "the clock of the machine running ebb is more than 5 minutes off: sync it (NTP)"},
+      {"Signature not yet current", "the clock of the machine running ebb is ahead: sync it (NTP)"},
+      {"scoped to a valid region", "set metadata.awsRegion to the workspace's region (the REGION in "
+                                   "aps-workspaces.REGION.amazonaws.com)"},
+      {"aps:QueryMetrics", "allow aps:QueryMetrics on the workspace to the role ebb signs with (for example the "
+                           "AmazonPrometheusQueryAccess managed policy)"},
+      {"security token included in the request is invalid", "the access key id or session token is not valid "
+                                                             "in this account: check the keys or the role"},
+      {"monitoring.timeSeries.list denied", "grant roles/monitoring.viewer on the project to the Google service "
+                                            "account ebb uses (gcloud projects add-iam-policy-binding PROJECT "
+                                            "--member serviceAccount:EMAIL --role roles/monitoring.viewer)"},
+      {"insufficient authentication scopes", "the token lacks https://www.googleapis.com/auth/monitoring.read"},
+  };
+  for (const Known& k : kKnown) {
+    if (body.find(k.says) != std::string::npos) return std::string(k.fix);
+  }
+  return std::nullopt;
 }
 
 std::string FixForStatus(int status, const TriggerUnderTest& t) {
@@ -246,7 +277,8 @@ std::vector<CheckResult> CheckQuery(TriggerUnderTest& t, const DoctorContext& ct
     Status s = prometheus::HttpErrorStatus(response->status, response->body, sent);
     status.status = CheckResult::kFail;
     status.detail = endpoint + ": " + s.message();
-    status.fix = FixForStatus(response->status, t);
+    status.fix = response->status == 403 ? CloudForbiddenFix(response->body).value_or(FixForStatus(403, t))
+                                         : FixForStatus(response->status, t);
     return {status};
   }
   status.detail =

@@ -165,6 +165,22 @@ TEST_F(QueryChecksTest, ForbiddenOnAzureNamesTheRole) {
   EXPECT_THAT(r[0].fix, HasSubstr("Monitoring Data Reader"));
 }
 
+// Amazon's and Google's 403s name the broken link; doctor gives its fix.
+TEST_F(QueryChecksTest, CloudForbiddenAnswersGetTheirOwnFix) {
+  struct Case {
+    std::string body, fix;
+  };
+  for (const Case& c : {Case{R"({"message":"Signature expired: 20260101T000000Z is now earlier than 20260101T000600Z"})", "NTP"},
+                        Case{R"({"message":"The request signature we calculated does not match the signature you provided."})", "re-encoding"},
+                        Case{R"({"message":"Credential should be scoped to a valid region. "})", "metadata.awsRegion"},
+                        Case{R"({"message":"User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: aps:QueryMetrics on resource: arn:aws:aps:eu-west-1:1:workspace/ws-1"})", "AmazonPrometheusQueryAccess"},
+                        Case{R"({"error":{"code":403,"message":"Permission monitoring.timeSeries.list denied (or the resource may not exist).","status":"PERMISSION_DENIED"}})", "roles/monitoring.viewer"}}) {
+    auto r = Query(403, c.body);
+    EXPECT_EQ(r[0].status, CheckResult::kFail);
+    EXPECT_THAT(r[0].fix, HasSubstr(c.fix)) << c.body;
+  }
+}
+
 TEST_F(QueryChecksTest, NotFoundPointsAtServerAddress) {
   auto r = Query(404, "404 page not found");
   EXPECT_EQ(r[0].status, CheckResult::kFail);

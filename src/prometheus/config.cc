@@ -241,11 +241,6 @@ Status RefuseUnsupportedCloudAuth(const Metadata& m) {
                          "without the credential it was asked to use; remove the trigger or use a "
                          "Prometheus endpoint ebb can authenticate to");
   }
-  if (Get(m, "awsRegion")) {
-    return KeyError("awsRegion", "Amazon Managed Service for Prometheus (SigV4 signing) is not supported "
-                                 "by ebb yet, and ebb never sends the query unsigned; remove the trigger "
-                                 "or use a Prometheus endpoint ebb can authenticate to");
-  }
   return Status::Ok();
 }
 

@@ -184,12 +184,18 @@ TEST(PrometheusConfigTest, AuthModesValidated) {
 // Ignoring these keys would send the query without the credential the user
 // asked for; each is refused with the field named (issue 14).
 TEST(PrometheusConfigTest, CloudCredentialKeysEbbCannotHonourAreRefused) {
-  for (const char* key : {"credentialsFromEnv", "credentialsFromEnvFile", "awsRegion"}) {
+  for (const char* key : {"credentialsFromEnv", "credentialsFromEnvFile"}) {
     std::string e = ErrorOf(ParseWith(key, "X"));
     EXPECT_THAT(e, HasSubstr(std::string("metadata.") + key + ": ")) << key;
     EXPECT_THAT(e, HasSubstr("not supported by ebb yet")) << key;
   }
-  EXPECT_TRUE(ParseWith("awsRegion", "  ").ok());  // blank is absent, as KEDA reads it
+}
+
+// awsRegion is honoured: it selects SigV4 signing (auth/aws_identity.h),
+// which refuses to build without AWS credentials.
+TEST(PrometheusConfigTest, AwsRegionIsKept) {
+  EXPECT_EQ(ParseWith("awsRegion", " eu-west-1 ")->aws_region, "eu-west-1");
+  EXPECT_EQ(ParseWith("awsRegion", "  ")->aws_region, "");  // blank is absent, as KEDA reads it
 }
 
 TEST(PrometheusConfigTest, Clouds) {

@@ -98,6 +98,10 @@ std::optional<PrometheusError> ErrorFromObject(dom::object root) {
       e.error = Clean(code.empty() || message.empty() ? code + message : code + ": " + message);
     }
   }
+  if (e.error_type.empty() && e.error.empty()) {
+    // Amazon Managed Prometheus (API Gateway style): {"message": "..."}.
+    e.error = Clean(StringField(root, "message").value_or(""));
+  }
   if (e.error_type.empty() && e.error.empty()) return std::nullopt;
   return e;
 }
@@ -340,6 +344,12 @@ std::string CredentialSentence(int status, const std::string& sent) {
     return "; ebb sent " + sent +
            ", which the server did not accept: check that it is the right "
            "credential for this server, still valid and not expired";
+  }
+  if (sent.find("signed with SigV4") != std::string::npos) {
+    return "; ebb sent a request signed with " + sent +
+           ", which AWS refused: read the message above (a signature, region or clock "
+           "problem names itself; otherwise grant the identity aps:QueryMetrics on the "
+           "workspace, e.g. the AmazonPrometheusQueryAccess policy)";
   }
   return "; ebb sent " + sent +
          ", which authenticated but is not allowed to query: grant it read "

@@ -245,6 +245,17 @@ TEST(HttpErrorStatusTest, ForbiddenSaysTheCredentialLacksPermission) {
               HasSubstr("ebb sent no credentials"));
 }
 
+// Amazon Managed Prometheus answers {"message": ...}; its text is the diagnosis.
+TEST(HttpErrorStatusTest, AmazonForbiddenCarriesAwsMessage) {
+  Status s = HttpErrorStatus(
+      403, R"({"message":"Credential should be scoped to a valid region. "})",
+      "AWS access key AKIA1, signed with SigV4 for aps in us-east-1");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(s.message(), HasSubstr("(\"Credential should be scoped to a valid region."));
+  EXPECT_THAT(s.message(), HasSubstr("aps:QueryMetrics"));
+  EXPECT_THAT(s.message(), ::testing::Not(HasSubstr("Monitoring Data Reader")));
+}
+
 TEST(HttpErrorStatusTest, BadRequestCarriesErrorTypeAndParseError) {
   for (int code : {400, 422}) {
     Status s = HttpErrorStatus(code, kBadData, "no credentials");

@@ -118,6 +118,9 @@ Result<FetchResult> HttpFetch(const std::string& url, const FetchOptions& option
   httplib::Result res = options.method == "POST"
                             ? client->Post(parts->path.c_str(), options.headers, options.body,
                                            options.content_type.c_str())
+                        : options.method == "PUT"
+                            ? client->Put(parts->path.c_str(), options.headers, options.body,
+                                          options.content_type.c_str())
                             : client->Get(parts->path.c_str(), options.headers);
   if (!res) return Unavailable("request to " + url + " failed: " + httplib::to_string(res.error()));
   FetchResult out{res->status, res->body, {}};

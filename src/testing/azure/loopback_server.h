@@ -70,8 +70,8 @@ struct FetchResult {
 
 // Options of one request made by HttpFetch.
 struct FetchOptions {
-  std::string method = "GET";  // GET or POST
-  std::string body;            // POST body
+  std::string method = "GET";  // GET, POST or PUT
+  std::string body;            // POST / PUT body
   std::string content_type = "application/x-www-form-urlencoded";
   httplib::Headers headers;
   std::string ca_pem;  // trusted CA for https; empty: verify against nothing (fails)

@@ -9,6 +9,19 @@
 //
 // Runs until SIGINT or SIGTERM; rewrites the token file at 80% of its lifetime.
 //
+//   ebb-testenv aws --prometheus http://127.0.0.1:9090 [--dir DIR] [--region R]
+//       [--namespace NS] [--service-account SA] [--workspace ID] [--token-lifetime S]
+//       [--session-lifetime S] [--misconfigure none|subject|audience|issuer|permission]
+//
+// The same for Amazon Managed Prometheus (STS, EKS Pod Identity agent,
+// IMDSv2, a SigV4-verifying front door); writes env and env-pod-identity.
+//
+//   ebb-testenv gcp --prometheus http://127.0.0.1:9090 [--dir DIR] [--project P]
+//       [--misconfigure none|role|unbound|deleted-key]
+//
+// The same for Google Cloud Managed Service for Prometheus (token endpoint,
+// metadata server, GMP front door); writes key.json, env and env-metadata.
+//
 //   ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S]
 //       [--fall S] [--repeat]
 //
@@ -28,7 +41,9 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "testing/prometheus/exporter.h"
+#include "testing/testenv/aws_env.h"
 #include "testing/testenv/azure_env.h"
+#include "testing/testenv/gcp_env.h"
 #include "testing/testenv/loadgen.h"
 
 namespace {
@@ -43,6 +58,11 @@ constexpr char kUsage[] =
     "           [--tenant-id ID] [--client-id ID] [--workspace NAME] [--host NAME]...\n"
     "           [--misconfigure none|subject|issuer|audience|role|client-id]\n"
     "           [--fault-latency-ms N] [--fault-5xx-share X] [--fault-700213-share X]\n"
+    "       ebb-testenv aws --prometheus URL [--dir DIR] [--region R] [--namespace NS]\n"
+    "           [--service-account SA] [--workspace ID] [--token-lifetime S] [--session-lifetime S]\n"
+    "           [--misconfigure none|subject|audience|issuer|permission]\n"
+    "       ebb-testenv gcp --prometheus URL [--dir DIR] [--project P]\n"
+    "           [--misconfigure none|role|unbound|deleted-key]\n"
     "       ebb-testenv loadgen [--port N] [--peak X] [--idle S] [--rise S] [--hold S] [--fall S]\n"
     "           [--repeat]\n";
 
@@ -139,7 +159,8 @@ bool ParseArgs(const std::vector<std::string>& args, AzureTestEnvOptions* o, std
 // Blocks until SIGINT/SIGTERM, rewriting the token file when due. The
 // signals are blocked in every thread (set before any server starts) and
 // taken here with sigtimedwait.
-void RunUntilSignal(AzureTestEnv& env, const sigset_t& signals) {
+template <typename Env, typename Refresh>
+void RunUntilSignal(Env& env, const sigset_t& signals, Refresh refresh) {
   for (;;) {
     auto wait = env.NextRefresh() - ebb::RealClock::Instance().Now();
     auto secs =
@@ -148,9 +169,9 @@ void RunUntilSignal(AzureTestEnv& env, const sigset_t& signals) {
     int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) return;
     if (ebb::RealClock::Instance().Now() < env.NextRefresh()) continue;
-    ebb::Status s = env.RefreshTokenFile();
+    ebb::Status s = refresh(env);
     if (s.ok()) {
-      ebb::Logger::Default().Info("token file refreshed", {{"path", env.token_file()}});
+      ebb::Logger::Default().Info("token files refreshed");
     } else {
       ebb::Logger::Default().Error("token file refresh failed", {{"error", s.ToString()}});
     }
@@ -177,7 +198,54 @@ int RunAzure(const std::vector<std::string>& args) {
   auto env = AzureTestEnv::Start(options);
   if (!env.ok()) return Fail(env.status().ToString());
   std::cout << (*env)->Describe() << std::flush;
-  RunUntilSignal(**env, signals);
+  RunUntilSignal(**env, signals, [](AzureTestEnv& e) { return e.RefreshTokenFile(); });
+  std::cout << "ebb-testenv: stopping\n";
+  return 0;
+}
+
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+int RunAws(const std::vector<std::string>& args) {
+  using ebb::testing::aws::AwsTestEnv;
+  auto options = ebb::testing::aws::ParseAwsTestEnvArgs(args);
+  if (!options.ok()) return Fail(options.status().message());
+  if (options->dir.empty()) {
+    char tmpl[] = "/tmp/ebb-testenv-aws-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("cannot create a temporary directory");
+    options->dir = tmpl;
+  }
+  sigset_t signals = BlockStopSignals();
+  auto env = AwsTestEnv::Start(*options);
+  if (!env.ok()) return Fail(env.status().ToString());
+  std::cout << (*env)->Describe() << std::flush;
+  RunUntilSignal(**env, signals, [](AwsTestEnv& e) { return e.RefreshTokenFiles(); });
+  std::cout << "ebb-testenv: stopping\n";
+  return 0;
+}
+
+int RunGcp(const std::vector<std::string>& args) {
+  using ebb::testing::gcp::GcpTestEnv;
+  auto options = ebb::testing::gcp::ParseGcpTestEnvArgs(args);
+  if (!options.ok()) return Fail(options.status().message());
+  if (options->dir.empty()) {
+    char tmpl[] = "/tmp/ebb-testenv-gcp-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("cannot create a temporary directory");
+    options->dir = tmpl;
+  }
+  sigset_t signals = BlockStopSignals();
+  auto env = GcpTestEnv::Start(*options);
+  if (!env.ok()) return Fail(env.status().ToString());
+  std::cout << (*env)->Describe() << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
   std::cout << "ebb-testenv: stopping\n";
   return 0;
 }
@@ -215,6 +283,8 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "loadgen") return RunLoadgen(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "gcp") return RunGcp(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "aws") return RunAws(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] != "azure") return Fail("unknown environment " + args[0]);
   return RunAzure(std::vector<std::string>(args.begin() + 1, args.end()));
 }
