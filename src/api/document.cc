@@ -190,12 +190,19 @@ Result<std::vector<Document>> ParseJson(const std::string& text, const std::stri
     return InvalidConfig(file + ": nested deeper than " + std::to_string(kMaxNestingDepth) +
                          " levels (the limit)");
   }
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json value;
+  try {
+    // nlohmann throws out_of_range (406, a number too large for a double)
+    // even with allow_exceptions=false (found by fuzz/manifest_fuzz).
+    value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  } catch (const json::exception& e) {
+    return InvalidConfig(file + ": not valid JSON: " + e.what());
+  }
   if (value.is_discarded()) {
     // Re-parse with exceptions only to learn where it broke.
     try {
       json ignored = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       return InvalidConfig(file + ": not valid JSON: " + e.what());
     }
     return InvalidConfig(file + ": not valid JSON");

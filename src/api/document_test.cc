@@ -81,3 +81,17 @@ TEST(Documents, DirectoriesAreReadRecursivelyInNameOrder) {
 
 }  // namespace
 }  // namespace ebb::api
+
+namespace ebb::api {
+namespace {
+
+// Found by fuzz/manifest_fuzz: a JSON number too large for a double threw
+// out of nlohmann's non-throwing parse and aborted ebb.
+TEST(DocumentsFuzzRegression, HugeJsonNumberIsAnErrorNotAnAbort) {
+  auto docs = ParseDocuments("{\"a\": 6666666666666666666666666666666666666e6666666666}", "x.json");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_NE(docs.status().message().find("x.json: not valid JSON"), std::string::npos) << docs.status().ToString();
+}
+
+}  // namespace
+}  // namespace ebb::api

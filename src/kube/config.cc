@@ -88,7 +88,10 @@ Status ApplyExec(const Entry& u, const YAML::Node& exec, RestConfig* out) {
   if (!api.empty()) e.api_version = api;
   e.install_hint = Scalar(exec, "installHint");
   if (exec["args"] && exec["args"].IsSequence()) {
-    for (const YAML::Node& a : exec["args"]) e.args.push_back(a.as<std::string>());
+    for (const YAML::Node& a : exec["args"]) {
+      if (!a.IsScalar()) return InvalidConfig("exec plugin args: every item must be a string");
+      e.args.push_back(a.as<std::string>());
+    }
   }
   if (exec["env"] && exec["env"].IsSequence()) {
     for (const YAML::Node& v : exec["env"])
@@ -193,8 +196,10 @@ Result<RestConfig> LoadInClusterConfig(const EnvLookup& env, const std::string& 
   return c;
 }
 
-Result<RestConfig> ParseKubeconfig(const std::vector<std::pair<std::string, std::string>>& files,
-                                   const std::string& context) {
+namespace {
+
+Result<RestConfig> ParseKubeconfigFiles(const std::vector<std::pair<std::string, std::string>>& files,
+                                        const std::string& context) {
   Entries clusters, contexts, users;
   std::string current;
   for (const auto& [path, text] : files) {
@@ -237,6 +242,19 @@ Result<RestConfig> ParseKubeconfig(const std::vector<std::pair<std::string, std:
   std::string ns = Scalar(ctx->second.body, "namespace");
   if (!ns.empty()) c.namespace_name = ns;
   return c;
+}
+
+}  // namespace
+
+// yaml-cpp throws on a node of an unexpected shape anywhere in the walk; the
+// adapter turns that into an error instead of an abort (found by fuzzing).
+Result<RestConfig> ParseKubeconfig(const std::vector<std::pair<std::string, std::string>>& files,
+                                   const std::string& context) {
+  try {
+    return ParseKubeconfigFiles(files, context);
+  } catch (const YAML::Exception& e) {
+    return InvalidConfig(std::string("kubeconfig has a field of the wrong shape: ") + e.what());
+  }
 }
 
 Result<RestConfig> LoadKubeconfig(const KubeconfigOptions& options, const EnvLookup& env) {

@@ -238,3 +238,35 @@ clusters: [{name: c, cluster: {server: "https://named.example"}}]
 
 }  // namespace
 }  // namespace ebb::kube
+
+namespace ebb::kube {
+namespace {
+
+// Found by fuzz/kubeconfig_fuzz: an exec argument that is a mapping made
+// yaml-cpp throw through ParseKubeconfig and abort the process.
+TEST(KubeconfigShapeTest, ExecArgumentOfTheWrongShapeIsAnErrorNotAnAbort) {
+  const std::string text = R"(apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:6443"}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: /bin/true
+      args: [ok, {not: a string}]
+)";
+  Result<RestConfig> c = ParseKubeconfig({{"kubeconfig", text}}, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(c.status().message().find("args"), std::string::npos) << c.status().ToString();
+}
+
+}  // namespace
+}  // namespace ebb::kube
